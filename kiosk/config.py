@@ -1,0 +1,151 @@
+"""One typed configuration for the whole kiosk.
+
+Each capability owns its section model (``kiosk/<area>/config.py``); this module composes
+them, loads YAML and turns validation failures into messages that name the key, the value,
+what is wrong and, where the YAML is available, the line.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import Field, ValidationError
+
+from kiosk import PACKAGE_DIR
+from kiosk.camera.config import CameraConfig
+from kiosk.comms.config import MqttConfig
+from kiosk.mood.config import MoodConfig, PolicyConfig
+from kiosk.music.config import MusicConfig, PlayerConfig
+from kiosk.music.import_config import ImportConfig
+from kiosk.service.config import ServiceConfig
+from kiosk.settings_base import Section
+from kiosk.vision.config import VisionConfig
+
+# Where relative paths in a config resolve when no config file is given: the checkout root,
+# which holds models/ and music/.
+DEFAULT_BASE_DIR = PACKAGE_DIR.parent
+
+
+class KioskConfig(Section):
+    """Root of config.yaml. Every section is optional and has working defaults."""
+
+    camera: CameraConfig = Field(default_factory=CameraConfig, description="Frame source.")
+    vision: VisionConfig = Field(
+        default_factory=VisionConfig, description="Face detector, emotion model, runtime."
+    )
+    mood: MoodConfig = Field(default_factory=MoodConfig, description="Crowd mood window.")
+    policy: PolicyConfig = Field(
+        default_factory=PolicyConfig, description="Mood to playlist mapping, schedule."
+    )
+    music: MusicConfig = Field(default_factory=MusicConfig, description="Music library.")
+    player: PlayerConfig = Field(default_factory=PlayerConfig, description="Audio player.")
+    mqtt: MqttConfig = Field(default_factory=MqttConfig, description="MQTT front end.")
+    service: ServiceConfig = Field(
+        default_factory=ServiceConfig, description="Daemon, logging, state."
+    )
+    usb_import: ImportConfig = Field(
+        default_factory=ImportConfig, description="Music import from USB sticks."
+    )
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    """A validated config plus the directory its relative paths resolve against."""
+
+    config: KioskConfig
+    base_dir: Path
+    path: Path | None
+
+    def resolve(self, p: str | os.PathLike[str]) -> Path:
+        """Resolve a path from the config: absolute stays, relative joins the base dir."""
+        path = Path(os.path.expanduser(os.fspath(p)))
+        return path if path.is_absolute() else (self.base_dir / path)
+
+
+class ConfigError(Exception):
+    """A config that cannot be used. ``problems`` holds one readable line per fault."""
+
+    def __init__(self, source: str, problems: list[str]):
+        self.source = source
+        self.problems = problems
+        super().__init__(f"{source}: " + "; ".join(problems))
+
+    def __str__(self) -> str:
+        lines = [f"invalid config {self.source}:"] + [f"  - {p}" for p in self.problems]
+        return "\n".join(lines)
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+    """Walk the composed YAML tree along a pydantic error location to find its line."""
+    best = None
+    for key in loc:
+        if node is None:
+            break
+        best = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            nxt = None
+            for k, v in node.value:
+                if k.value == str(key):
+                    best = k.start_mark.line + 1
+                    nxt = v
+                    break
+            node = nxt
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int):
+            node = node.value[key] if key < len(node.value) else None
+        else:
+            node = None
+    return best
+
+
+def _describe(err: dict[str, Any], root: yaml.Node | None) -> str:
+    loc = tuple(err.get("loc", ()))
+    key = ".".join(str(p) for p in loc) or "(top level)"
+    msg = err.get("msg", "invalid")
+    if err.get("type") == "extra_forbidden":
+        msg = "unknown key (check spelling; see config.yaml for the documented keys)"
+    text = f"{key}: {msg}"
+    if "input" in err and err.get("type") != "missing" and not isinstance(err["input"], dict):
+        text += f" (got {err['input']!r})"
+    line = _line_of(root, loc) if root is not None else None
+    if line is not None:
+        text += f" [line {line}]"
+    return text
+
+
+def parse_config(data: Any, source: str = "<config>", root: yaml.Node | None = None) -> KioskConfig:
+    """Validate a mapping into ``KioskConfig`` or raise ``ConfigError``."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(source, [f"top level must be a mapping of sections, got {type(data).__name__}"])
+    try:
+        return KioskConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(source, [_describe(e, root) for e in exc.errors()]) from None
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> LoadedConfig:
+    """Load and validate a YAML config. ``None`` gives the built-in defaults."""
+    if path is None:
+        return LoadedConfig(KioskConfig(), DEFAULT_BASE_DIR, None)
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(str(p), [f"cannot read file: {exc.strerror or exc}"]) from None
+    except UnicodeDecodeError:
+        raise ConfigError(str(p), ["file is not UTF-8 text"]) from None
+    try:
+        root = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" [line {mark.line + 1}, column {mark.column + 1}]" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(str(p), [f"YAML syntax error: {problem}{where}"]) from None
+    cfg = parse_config(data, str(p), root)
+    return LoadedConfig(cfg, p.resolve().parent, p.resolve())
