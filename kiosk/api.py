@@ -14,7 +14,16 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 EMOTIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 
-EventKind = Literal["mood", "playlist", "track", "fault", "state", "stats"]
+# Event payloads (all JSON-safe aggregates):
+#   sample:   {"faces": n, "emotions": {label: count}, "inference_ms": x, "camera_ok": bool}
+#   mood:     {"mood": str|None, "confidence": f, "faces": n, "distribution": {...},
+#              "window_s": f, "audience": bool}
+#   playlist: {"from": str|None, "to": str, "reason": str}
+#   track:    {"playlist": str, "path": str, "title": str|None, "artist": str|None}
+#   fault:    {"component": str, "message": str, "ok": bool}  (ok=True when it cleared)
+#   state:    Status.to_dict()
+#   stats:    free-form aggregate counters from a front end or the core
+EventKind = Literal["sample", "mood", "playlist", "track", "fault", "state", "stats"]
 
 
 class CommandError(Exception):

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, model_validator
 
 from kiosk import PACKAGE_DIR
 from kiosk.camera.config import CameraConfig
@@ -50,6 +50,14 @@ class KioskConfig(Section):
     usb_import: ImportConfig = Field(
         default_factory=ImportConfig, description="Music import from USB sticks."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_sections(cls, data: Any) -> Any:
+        # "mqtt:" with nothing under it is YAML null; treat it as "all defaults".
+        if isinstance(data, dict):
+            return {k: ({} if v is None else v) for k, v in data.items()}
+        return data
 
 
 @dataclass(frozen=True)

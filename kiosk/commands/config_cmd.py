@@ -17,6 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     s = csub.add_parser("show", help="print the effective config with defaults filled in")
     s.add_argument("path", nargs="?", default=None, help="config.yaml (default: built-in)")
     s.set_defaults(func=_show)
+    e = csub.add_parser("example", help="print the documented example config.yaml")
+    e.set_defaults(func=_example)
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -48,4 +50,11 @@ def _show(args: argparse.Namespace) -> int:
         print(str(exc), file=sys.stderr)
         return 2
     print(yaml.safe_dump(loaded.config.model_dump(mode="json"), sort_keys=False), end="")
+    return 0
+
+
+def _example(args: argparse.Namespace) -> int:
+    from kiosk.config_doc import render_example
+
+    print(render_example(), end="")
     return 0
