@@ -129,7 +129,9 @@ def parse_config(data: Any, source: str = "<config>", root: yaml.Node | None = N
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError(source, [f"top level must be a mapping of sections, got {type(data).__name__}"])
+        raise ConfigError(
+            source, [f"top level must be a mapping of sections, got {type(data).__name__}"]
+        )
     try:
         return KioskConfig.model_validate(data)
     except ValidationError as exc:

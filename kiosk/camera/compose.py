@@ -62,7 +62,9 @@ def paste_face(frame: np.ndarray, cx: int, cy: int, face_px: int) -> PlacedFace:
     fh, fw = frame.shape[:2]
     hx0, hy0 = max(0, -x0), max(0, -y0)
     x1, y1 = min(fw, x0 + head.shape[1]), min(fh, y0 + head.shape[0])
-    frame[max(0, y0) : y1, max(0, x0) : x1] = head[hy0 : hy0 + y1 - max(0, y0), hx0 : hx0 + x1 - max(0, x0)]
+    frame[max(0, y0) : y1, max(0, x0) : x1] = head[
+        hy0 : hy0 + y1 - max(0, y0), hx0 : hx0 + x1 - max(0, x0)
+    ]
     return PlacedFace((round(cx - face_px / 2), round(cy - face_px / 2), face_px, face_px))
 
 

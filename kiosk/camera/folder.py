@@ -18,9 +18,7 @@ VIDEO_EXTS = {".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", 
 
 def list_images(root: Path) -> list[Path]:
     """Images under ``root``, recursive, in sorted path order."""
-    return sorted(
-        p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTS and p.is_file()
-    )
+    return sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTS and p.is_file())
 
 
 class FolderCamera:

@@ -141,8 +141,6 @@ class EmotionClassifier:
         total = float(y.sum())
         return y / total if total > 0 else np.full_like(y, 1.0 / len(y))
 
-    def classify(
-        self, frame_bgr: np.ndarray, box: tuple[float, float, float, float]
-    ) -> np.ndarray:
+    def classify(self, frame_bgr: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
         crop = crop_face(frame_bgr, box, self.meta.crop_margin, self.meta.crop_square)
         return self.classify_crop(crop)

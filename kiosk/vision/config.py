@@ -78,6 +78,4 @@ class VisionConfig(Section):
 
     runtime: RuntimeConfig = Field(default_factory=RuntimeConfig, description="Interpreter.")
     detector: DetectorConfig = Field(default_factory=DetectorConfig, description="Faces.")
-    classifier: ClassifierConfig = Field(
-        default_factory=ClassifierConfig, description="Emotions."
-    )
+    classifier: ClassifierConfig = Field(default_factory=ClassifierConfig, description="Emotions.")

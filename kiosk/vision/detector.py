@@ -160,7 +160,9 @@ class FaceDetector:
         np.multiply(square[..., ::-1], np.float32(2.0 / 255.0), out=self._buf, casting="unsafe")
         self._buf -= 1.0
         outs = self.model.run(self._buf[None])
-        boxes, scores = decode(outs[self._reg_idx], outs[1 - self._reg_idx], self.cfg.score_threshold)
+        boxes, scores = decode(
+            outs[self._reg_idx], outs[1 - self._reg_idx], self.cfg.score_threshold
+        )
         boxes[:, [0, 2]] = (boxes[:, [0, 2]] - px) / scale + x0
         boxes[:, [1, 3]] = (boxes[:, [1, 3]] - py) / scale + y0
         return boxes, scores
@@ -170,7 +172,8 @@ class FaceDetector:
         fh, fw = frame_bgr.shape[:2]
         windows = [(0, 0, fw, fh)]
         t = self.cfg.tiling
-        if t.mode == "grid" and (t.rows > 1 or t.cols > 1):
+        # Tiles only pay off when a whole-frame pass shrinks faces a lot.
+        if t.mode == "grid" and (t.rows > 1 or t.cols > 1) and max(fw, fh) >= 3 * INPUT:
             windows += tile_windows(fw, fh, t.rows, t.cols, t.overlap)
         all_boxes, all_scores = [], []
         for x0, y0, w, h in windows:

@@ -86,8 +86,12 @@ class TensorInfo:
 def _info(d: dict[str, Any]) -> TensorInfo:
     scale, zp = d.get("quantization", (0.0, 0))
     return TensorInfo(
-        d["index"], d["name"], tuple(int(s) for s in d["shape"]), np.dtype(d["dtype"]),
-        float(scale), int(zp),
+        d["index"],
+        d["name"],
+        tuple(int(s) for s in d["shape"]),
+        np.dtype(d["dtype"]),
+        float(scale),
+        int(zp),
     )
 
 
