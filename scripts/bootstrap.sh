@@ -48,8 +48,8 @@ case "$mode" in
   test)
     apt_install "${APT_RUN[@]}" "${APT_TEST[@]}"
     make_venv "dev"
-    .venv/bin/ruff check kiosk tests scripts
-    .venv/bin/ruff format --check kiosk tests scripts
+    .venv/bin/python -m ruff check kiosk tests scripts
+    .venv/bin/python -m ruff format --check kiosk tests scripts
     set +e
     .venv/bin/python -m pytest "$@"
     rc=$?
