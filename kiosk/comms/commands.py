@@ -1,0 +1,168 @@
+"""The command dispatcher shared by every remote front end.
+
+name + raw payload → typed pydantic model → one ``KioskApi`` call → result dict
+``{"id", "command", "ok", "error"}`` (plus ``"status"`` for ``status``). Nothing reaches
+the core unless the payload validated, so a refused command never changes state.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, ValidationError
+
+from kiosk.api import CommandError, KioskApi
+
+log = logging.getLogger(__name__)
+
+MAX_ID_LEN = 128
+# A playlist or mood name: printable, short. The core decides whether it exists.
+NAME_PATTERN = r"^[^\x00-\x1f/\\]{1,64}$"
+# Select entity in Home Assistant sends this to go back to the camera's mood.
+AUTO = "auto"
+
+
+class _Cmd(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    id: str | StrictInt | None = Field(None, description="Request id, echoed in the result.")
+
+
+class NoArgs(_Cmd):
+    """Commands without arguments: the payload is empty, ``{}`` or ``{"id": ...}``."""
+
+
+class Volume(_Cmd):
+    level: StrictInt = Field(..., ge=0, le=100, description="Volume 0-100.")
+
+
+class Override(_Cmd):
+    mood: str = Field(..., pattern=NAME_PATTERN, description="Mood or playlist name, or 'auto'.")
+    minutes: StrictInt | StrictFloat = Field(
+        60, gt=0, le=7 * 24 * 60, description="How long the override lasts."
+    )
+
+
+def _status(api: KioskApi, _: _Cmd) -> dict[str, Any]:
+    return {"status": api.status().to_dict()}
+
+
+def _override(api: KioskApi, c: Override) -> None:
+    if c.mood == AUTO:
+        api.clear_override()
+    else:
+        api.override(c.mood, float(c.minutes) * 60.0)
+
+
+# name -> (model, action). An action returns extra result fields or None.
+COMMANDS: dict[str, tuple[type[_Cmd], Callable[[KioskApi, Any], dict[str, Any] | None]]] = {
+    "volume": (Volume, lambda api, c: api.set_volume(c.level)),
+    "pause": (NoArgs, lambda api, c: api.pause()),
+    "resume": (NoArgs, lambda api, c: api.resume()),
+    "next": (NoArgs, lambda api, c: api.next_track()),
+    "override": (Override, _override),
+    "clear_override": (NoArgs, lambda api, c: api.clear_override()),
+    "reload": (NoArgs, lambda api, c: api.reload_config()),
+    "rescan": (NoArgs, lambda api, c: api.rescan_library()),
+    "status": (NoArgs, _status),
+}
+
+COMMAND_HELP: dict[str, str] = {
+    "volume": '{"level": 0-100}',
+    "pause": "pause playback",
+    "resume": "resume playback",
+    "next": "skip to the next track",
+    "override": '{"mood": "<mood or playlist>|auto", "minutes": 60}',
+    "clear_override": "back to the camera's mood",
+    "reload": "reload config.yaml",
+    "rescan": "rescan the music library",
+    "status": "reply with the full status",
+}
+
+
+def _safe_id(value: Any) -> str | int | None:
+    """A request id worth echoing even when the rest of the payload is bad."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int) and abs(value) < 2**53:
+        return value
+    if isinstance(value, str) and len(value) <= MAX_ID_LEN:
+        return value
+    return None
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for e in exc.errors()[:3]:
+        loc = ".".join(str(p) for p in e.get("loc", ())) or "payload"
+        msg = "unknown field" if e.get("type") == "extra_forbidden" else e.get("msg", "invalid")
+        parts.append(f"{loc}: {msg}")
+    return "; ".join(parts)
+
+
+def parse_payload(payload: bytes | str | dict[str, Any] | None) -> dict[str, Any]:
+    """Raw payload to a JSON object. Empty means ``{}``. Raises ValueError with a reason."""
+    if payload is None:
+        return {}
+    if isinstance(payload, dict):
+        return payload
+    if isinstance(payload, bytes):
+        try:
+            payload = payload.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ValueError("payload is not UTF-8") from None
+    if not payload.strip():
+        return {}
+    try:
+        data = json.loads(payload)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+        raise ValueError(f"payload is not valid JSON: {reason}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"payload must be a JSON object, got {type(data).__name__}")
+    return data
+
+
+class Dispatcher:
+    """Turns (name, payload) into one validated API call and a result dict. Thread-safe as
+    far as the API is; it holds no state of its own."""
+
+    def __init__(self, api: KioskApi) -> None:
+        self.api = api
+
+    def dispatch(
+        self, name: str, payload: bytes | str | dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        result: dict[str, Any] = {"id": None, "command": name[:64], "ok": False, "error": None}
+        try:
+            data = parse_payload(payload)
+        except ValueError as exc:
+            result["error"] = str(exc)
+            return result
+        result["id"] = _safe_id(data.get("id"))
+        entry = COMMANDS.get(name)
+        if entry is None:
+            result["error"] = f"unknown command {name[:64]!r}; known: {', '.join(COMMANDS)}"
+            return result
+        model, action = entry
+        try:
+            cmd = model.model_validate(data)
+        except ValidationError as exc:
+            result["error"] = f"invalid {name} payload: {_describe(exc)}"
+            return result
+        try:
+            extra = action(self.api, cmd)
+        except CommandError as exc:
+            result["error"] = str(exc) or f"{name} refused"
+            return result
+        except Exception as exc:  # a core bug must not take the front end down
+            log.exception("command %s failed", name)
+            result["error"] = f"internal error: {type(exc).__name__}"
+            return result
+        result["ok"] = True
+        if extra:
+            result.update(extra)
+        return result
