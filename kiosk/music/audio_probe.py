@@ -68,7 +68,32 @@ def probe(path: Path) -> tuple[str | None, str]:
     length = getattr(getattr(audio, "info", None), "length", None)
     if length is not None and not length > 0:
         return None, f"{kind} file holds no audio (length 0)"
+    if kind == "wav":
+        why = _wav_truncated(path)
+        if why:
+            return None, why
     return kind, ""
+
+
+def _wav_truncated(path: Path) -> str:
+    """mutagen trusts the WAV header; compare the data chunk with the bytes really there."""
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        f.seek(12)
+        while True:
+            hdr = f.read(8)
+            if len(hdr) < 8:
+                return "damaged wav file: no data chunk"
+            cid, n = hdr[:4], int.from_bytes(hdr[4:], "little")
+            if cid == b"data":
+                there = size - f.tell()
+                if there <= 0:
+                    return "wav file holds no audio (empty data chunk)"
+                # Streaming writers leave 0 or 0xFFFFFFFF when they cannot seek back.
+                if n not in (0, 0xFFFFFFFF) and there < n:
+                    return f"truncated wav file ({there} of {n} audio bytes)"
+                return ""
+            f.seek(n + (n & 1), 1)
 
 
 def _parse(kind: str, path: Path):

@@ -103,9 +103,7 @@ def resolve_paths(loaded) -> Paths:
                 break
     music_root = loaded.resolve(root or "music")
     library_dir = (
-        loaded.resolve(cfg.library_dir)
-        if cfg.library_dir
-        else music_root.parent / ".kiosk-library"
+        loaded.resolve(cfg.library_dir) if cfg.library_dir else music_root.parent / ".kiosk-library"
     )
     return Paths(music_root, library_dir)
 
@@ -154,9 +152,7 @@ def parse_manifest(text: str) -> dict[str, str]:
             name = name[2:]
         parts = name.split("/")
         if name.startswith("/") or any(p in ("", ".", "..") for p in parts):
-            raise ImportFailed(
-                f"manifest line {n} names a path outside the music folder: {name!r}"
-            )
+            raise ImportFailed(f"manifest line {n} names a path outside the music folder: {name!r}")
         sums[name] = digest.lower()
     return sums
 
@@ -369,8 +365,8 @@ def run_import(
     started = time.monotonic()
     emit = progress or (lambda _e: None)
     free_of = disk_free or (lambda p: os.statvfs(p).f_bavail * os.statvfs(p).f_frsize)
-    store = LibraryStore(paths.music_root, paths.library_dir)
     try:
+        store = LibraryStore(paths.music_root, paths.library_dir)
         with store.locked():
             result.notes += store.recover()
             staging = None
@@ -536,8 +532,8 @@ def _remove_empty_dirs(top: Path) -> None:
 def run_rollback(paths: Paths, cfg: ImportConfig) -> ImportResult:
     result = ImportResult(ok=False, action="rollback")
     started = time.monotonic()
-    store = LibraryStore(paths.music_root, paths.library_dir)
     try:
+        store = LibraryStore(paths.music_root, paths.library_dir)
         with store.locked():
             result.notes += store.recover()
             now, prev = store.rollback()

@@ -69,16 +69,10 @@ def _replace_symlink(link: Path, target: Path) -> None:
 
 
 def remove_tree(path: Path) -> None:
-    def onerror(func, p, exc):  # noqa: ARG001 - shutil's signature
-        # Files copied read-only (or left by root) must still be removable by us.
-        with contextlib.suppress(OSError):
-            os.chmod(os.path.dirname(p), 0o700)
-            func(p)
-
     if path.is_symlink() or path.is_file():
         path.unlink()
     elif path.exists():
-        shutil.rmtree(path, onerror=onerror)
+        shutil.rmtree(path)
 
 
 class LibraryStore:
@@ -128,9 +122,7 @@ class LibraryStore:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                raise Busy(
-                    "another import or rollback is running; wait for it to finish"
-                ) from None
+                raise Busy("another import or rollback is running; wait for it to finish") from None
             yield
         finally:
             os.close(fd)  # closing drops the flock; a killed process drops it too
