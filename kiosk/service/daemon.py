@@ -1,0 +1,444 @@
+"""The daemon loop: sample → detect → classify → window → policy → player.
+
+One thread does everything time-critical in order; libvlc plays on its own threads, and
+the MQTT front end calls into the thread-safe core. Between samples the loop sleeps on an
+event that the signal handlers set, so SIGTERM/SIGHUP are handled within milliseconds.
+
+Camera faults never stop the music: the camera is closed, a fault is reported, and it is
+reopened after an exponential back-off (``service.camera_retry_initial_s`` doubling up to
+``camera_retry_max_s``). A live source that ends (EndOfStream) is treated the same way.
+
+``--simulate`` runs the same core on a simulated clock: no sleeping, the clock advances by
+``camera.interval_s`` per sample, the source plays once, and switches are printed as JSON
+lines for tuning.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, TextIO
+
+from kiosk.api import Event
+from kiosk.config import LoadedConfig
+from kiosk.service.clock import Clock, RealClock, SimClock
+from kiosk.service.core import Core
+from kiosk.service.logs import fields
+from kiosk.service.notify import Notifier
+
+log = logging.getLogger(__name__)
+
+
+class StartupError(Exception):
+    """The daemon cannot start (bad models, bad music root...); exit code 2."""
+
+
+def state_dir(loaded: LoadedConfig) -> Path:
+    """Writable state directory (see ``service.state_dir``)."""
+    configured = loaded.config.service.state_dir
+    if configured:
+        return loaded.resolve(configured)
+    if os.environ.get("STATE_DIRECTORY"):
+        # systemd may pass several, colon-separated; the first is ours.
+        return Path(os.environ["STATE_DIRECTORY"].split(":")[0])
+    xdg = os.environ.get("XDG_STATE_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".local" / "state"
+    return base / "kiosk"
+
+
+def music_root(loaded: LoadedConfig) -> Path:
+    return loaded.resolve(str(loaded.config.music.root))
+
+
+def with_demo_music(loaded: LoadedConfig) -> LoadedConfig:
+    """Built-in config: generate one demo tune per playlist in the state dir, use it."""
+    from kiosk.music.demo import ensure_demo_library
+
+    root = state_dir(loaded) / "demo-music"
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        ensure_demo_library(root, loaded.config.policy.playlist_names())
+    except OSError as exc:
+        raise StartupError(f"cannot create demo music in {root}: {exc}") from None
+    cfg = loaded.config.model_copy(deep=True)
+    cfg.music.root = str(root)
+    log.info("demo music ready", extra=fields(root=str(root)))
+    return replace(loaded, config=cfg)
+
+
+def _create_player(loaded: LoadedConfig, backend: str | None, core: Core) -> Any:
+    from kiosk.music.player import create_player
+
+    pcfg = loaded.config.player
+    if backend is not None:
+        pcfg = pcfg.model_copy(update={"backend": backend})
+    return create_player(
+        pcfg,
+        on_track=core.player_track_callback,
+        on_error=core.player_error_callback,
+    )
+
+
+def _library(loaded: LoadedConfig, required: bool) -> Any | None:
+    from kiosk.music.library import Library
+
+    root = music_root(loaded)
+    if not root.is_dir():
+        if required:
+            log.warning(
+                "music folder missing; playing nothing until it appears",
+                extra=fields(root=str(root)),
+            )
+        else:
+            return None
+    return Library(root)
+
+
+class Daemon:
+    """``kiosk run``. Construct with a loaded config, call ``run()`` → exit code."""
+
+    def __init__(
+        self,
+        loaded: LoadedConfig,
+        simulate: bool = False,
+        player_backend: str | None = None,
+        duration_s: float | None = None,
+        out: TextIO | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        self.simulate = simulate
+        self.player_backend = player_backend or ("null" if simulate else None)
+        self.duration_s = duration_s
+        self.out = out or sys.stdout
+        self.clock: Clock = clock or (SimClock() if simulate else RealClock())
+        self.demo = loaded.path is None and not simulate
+        if simulate:
+            cfg = loaded.config.model_copy(deep=True)
+            cfg.camera.loop = False  # the source plays once, then the simulation ends
+            loaded = replace(loaded, config=cfg)
+        self.loaded = loaded
+        self.notifier = Notifier()
+        self._wake = threading.Event()
+        self._stop = False
+        self._reload = False
+        self._camera: Any = None
+        self._pipeline: Any = None
+        self._retry_at = 0.0
+        self._backoff = loaded.config.service.camera_retry_initial_s
+        self._first_sample_logged = False
+        self._t0 = self.clock.monotonic()
+        self.core: Core | None = None
+        self._mqtt: Any = None
+
+    # -- signals ----------------------------------------------------------------------------
+
+    def request_stop(self, *_: Any) -> None:
+        self._stop = True
+        self._wake.set()
+
+    def request_reload(self, *_: Any) -> None:
+        self._reload = True
+        self._wake.set()
+
+    def _install_signals(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        signal.signal(signal.SIGTERM, self.request_stop)
+        signal.signal(signal.SIGINT, self.request_stop)
+        signal.signal(signal.SIGHUP, self.request_reload)
+
+    # -- setup ------------------------------------------------------------------------------
+
+    def _build(self) -> Core:
+        from kiosk.commands._common import build_pipeline_or_exit
+
+        if self.demo:
+            self.loaded = with_demo_music(self.loaded)
+        try:
+            self._pipeline = build_pipeline_or_exit(self.loaded)
+        except SystemExit as exc:
+            raise StartupError("cannot load the vision models") from exc
+        library = _library(self.loaded, required=not self.simulate)
+        hook = with_demo_music if self.demo else None
+        core = Core(self.loaded, None, library, self.clock, reload_hook=hook)
+        core.player = _create_player(self.loaded, self.player_backend, core)
+        return core
+
+    def _start_mqtt(self, core: Core) -> None:
+        if self.simulate or not getattr(self.loaded.config.mqtt, "enabled", False):
+            return
+        try:
+            from kiosk.comms.mqtt import MqttFrontend
+        except ImportError as exc:
+            log.error("MQTT is enabled but its front end cannot load: %s", exc)
+            return
+        try:
+            self._mqtt = MqttFrontend(core, self.loaded)
+            self._mqtt.start()
+        except Exception:
+            log.exception("MQTT front end failed to start; the kiosk runs without it")
+            self._mqtt = None
+
+    # -- camera -----------------------------------------------------------------------------
+
+    def _open_camera(self) -> None:
+        from kiosk.camera.factory import open_camera
+
+        cam = open_camera(self.loaded)
+        cam.open()
+        self._camera = cam
+        log.info("camera open", extra=fields(camera=getattr(cam, "name", "?")))
+
+    def _close_camera(self) -> None:
+        if self._camera is not None:
+            try:
+                self._camera.close()
+            except Exception:
+                log.exception("camera close failed")
+        self._camera = None
+
+    def _camera_failed(self, core: Core, message: str) -> None:
+        self._close_camera()
+        now = self.clock.monotonic()
+        self._retry_at = now + self._backoff
+        log.warning("camera fault", extra=fields(error=message, retry_in_s=self._backoff))
+        core.camera_fault(message)
+        svc = self.loaded.config.service
+        self._backoff = min(self._backoff * 2, svc.camera_retry_max_s)
+
+    def _sample(self, core: Core) -> bool:
+        """One sample. False when a finite source ended in simulate mode."""
+        from kiosk.camera.base import CameraError, EndOfStream
+
+        if self._camera is None:
+            if self.clock.monotonic() < self._retry_at:
+                return True
+            try:
+                self._open_camera()
+            except CameraError as exc:
+                if self.simulate:
+                    raise StartupError(f"camera: {exc}") from None
+                self._camera_failed(core, str(exc))
+                return True
+        try:
+            frame = self._camera.read()
+        except EndOfStream as exc:
+            if self.simulate:
+                return False
+            self._camera_failed(core, f"source ended: {exc}")
+            return True
+        except CameraError as exc:
+            if self.simulate:
+                log.warning("skipping frame", extra=fields(error=str(exc)))
+                return True
+            self._camera_failed(core, str(exc))
+            return True
+        try:
+            result = self._pipeline.process(frame)
+        except Exception as exc:  # a bad frame or model hiccup: skip the sample
+            log.exception("vision failed on a frame")
+            core.camera_fault(f"vision failed: {exc}")
+            return True
+        finally:
+            del frame  # privacy: no frame outlives its sample
+        self._backoff = self.loaded.config.service.camera_retry_initial_s
+        core.camera_recovered()
+        core.add_sample(result.faces, sum(result.timing_ms.values()))
+        if not self._first_sample_logged:
+            self._first_sample_logged = True
+            log.info(
+                "first sample",
+                extra=fields(
+                    faces=len(result.faces),
+                    after_start_s=round(self.clock.monotonic() - self._t0, 3),
+                    since_process_start_s=_process_age(),
+                ),
+            )
+        return True
+
+    def _apply_reload(self, core: Core, seen: tuple[Any, Any]) -> tuple[Any, Any]:
+        """Reopen camera / rebuild the pipeline when their config sections changed."""
+        cfg = core.loaded.config
+        now = (cfg.camera, cfg.vision)
+        self.loaded = core.loaded
+        if now[0] != seen[0]:
+            log.info("camera config changed; reopening")
+            self._close_camera()
+            self._retry_at = 0.0
+            self._backoff = cfg.service.camera_retry_initial_s
+        if now[1] != seen[1]:
+            try:
+                from kiosk.vision.pipeline import Pipeline
+
+                self._pipeline = Pipeline.from_config(core.loaded)
+                log.info("vision models reloaded")
+            except Exception as exc:
+                log.error("new vision config failed; keeping the old models: %s", exc)
+        return now
+
+    def _handle_hup(self, core: Core) -> None:
+        from kiosk.api import CommandError
+
+        self._reload = False
+        self._wake.clear()
+        self.notifier.reloading()
+        log.info("reload requested (SIGHUP)")
+        try:
+            core.reload_config()
+        except CommandError as exc:
+            log.error("config reload refused; keeping the running config: %s", exc)
+        core.rescan_library()
+        self.notifier.ready(self._status_text(core))
+
+    # -- loops ------------------------------------------------------------------------------
+
+    def run(self) -> int:
+        try:
+            core = self._build()
+        except StartupError as exc:
+            print(f"kiosk: {exc}", file=sys.stderr)
+            return 2
+        self.core = core
+        self._install_signals()
+        try:
+            return self._simulate(core) if self.simulate else self._serve(core)
+        except StartupError as exc:
+            print(f"kiosk: {exc}", file=sys.stderr)
+            return 2
+        finally:
+            self._close_camera()
+            try:
+                core.player.close()
+            except Exception:
+                log.exception("player close failed")
+
+    def _simulate(self, core: Core) -> int:
+        t0 = self.clock.monotonic()
+
+        def emit(event: Event) -> None:
+            t = round(self.clock.monotonic() - t0, 3)
+            if event.kind == "mood":
+                d = event.data
+                rec = {
+                    "t": t,
+                    "event": "mood",
+                    "mood": d["mood"],
+                    "confidence": d["confidence"],
+                    "faces": d["faces"],
+                    "audience": d["audience"],
+                }
+            else:
+                d = event.data
+                rec = {
+                    "t": t,
+                    "event": "switch",
+                    "from": d["from"],
+                    "to": d["to"],
+                    "reason": d["reason"],
+                }
+            self.out.write(json.dumps(rec) + "\n")
+            self.out.flush()
+
+        core.events.subscribe(emit, {"mood", "playlist"})
+        core.start()
+        interval = self.loaded.config.camera.interval_s
+        assert isinstance(self.clock, SimClock)
+        while not self._stop:
+            if self.duration_s is not None and self.clock.monotonic() - t0 >= self.duration_s:
+                break
+            if not self._sample(core):
+                break
+            self.clock.advance(interval)
+            core.poll()
+        core.shutdown(0.0)
+        return 0
+
+    def _serve(self, core: Core) -> int:
+        svc = self.loaded.config.service
+        core.start()
+        self._start_mqtt(core)
+        self.notifier.ready(self._status_text(core))
+        log.info(
+            "kiosk running",
+            extra=fields(
+                camera=self.loaded.config.camera.backend,
+                interval_s=self.loaded.config.camera.interval_s,
+                music=str(music_root(self.loaded)),
+                notify=self.notifier.enabled,
+            ),
+        )
+        wd = self.notifier.watchdog_interval_s if svc.watchdog else None
+        now = self.clock.monotonic()
+        next_sample, next_poll = now, now + svc.poll_interval_s
+        next_refresh, next_wd = now + svc.library_refresh_s, now
+        seen = (core.loaded.config.camera, core.loaded.config.vision)
+        generation = core.generation
+        end = now + self.duration_s if self.duration_s is not None else None
+        while not self._stop:
+            if self._reload:
+                self._handle_hup(core)
+            if core.generation != generation:
+                generation = core.generation
+                seen = self._apply_reload(core, seen)
+                svc = self.loaded.config.service
+            now = self.clock.monotonic()
+            if end is not None and now >= end:
+                break
+            if now >= next_sample:
+                self._sample(core)
+                interval = self.loaded.config.camera.interval_s
+                next_sample += interval
+                if next_sample <= now:  # fell behind (slow camera): don't burst
+                    next_sample = now + interval
+                self.notifier.status(self._status_text(core))
+            if now >= next_poll:
+                core.poll()
+                next_poll = now + svc.poll_interval_s
+            if now >= next_refresh:
+                core.refresh_library()
+                next_refresh = now + svc.library_refresh_s
+            if wd is not None and now >= next_wd:
+                self.notifier.watchdog()
+                next_wd = now + wd
+            wake_at = min(next_sample, next_poll, next_refresh, next_wd if wd else next_poll)
+            if end is not None:
+                wake_at = min(wake_at, end)
+            self.clock.sleep(wake_at - self.clock.monotonic(), self._wake)
+            if self._wake.is_set() and not self._stop and not self._reload:
+                self._wake.clear()
+        log.info("stopping", extra=fields(fade_s=svc.stop_fade_s))
+        self.notifier.stopping()
+        if self._mqtt is not None:
+            try:
+                self._mqtt.stop()
+            except Exception:
+                log.exception("MQTT stop failed")
+        core.shutdown(svc.stop_fade_s)
+        return 0
+
+    def _status_text(self, core: Core) -> str:
+        st = core.status()
+        mood = f"{st.mood} {st.confidence:.0%}" if st.mood else "no audience"
+        cam = "ok" if st.camera.get("ok") else f"error: {st.camera.get('error')}"
+        playing = st.playlist or "silence"
+        if st.paused:
+            playing += " (paused)"
+        if st.override:
+            playing += " (override)"
+        return f"mood: {mood}, {st.faces} face(s); music: {playing}; camera: {cam}"
+
+
+def _process_age() -> float | None:
+    """Seconds since this process started (Linux /proc), for the first-sample log line."""
+    try:
+        start_ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return round(uptime - start_ticks / os.sysconf("SC_CLK_TCK"), 3)
+    except (OSError, ValueError, IndexError):
+        return None
