@@ -83,7 +83,7 @@ COMMAND_HELP: dict[str, str] = {
 }
 
 
-def _safe_id(value: Any) -> str | int | None:
+def safe_id(value: Any) -> str | int | None:
     """A request id worth echoing even when the rest of the payload is bad."""
     if isinstance(value, bool):
         return None
@@ -142,7 +142,7 @@ class Dispatcher:
         except ValueError as exc:
             result["error"] = str(exc)
             return result
-        result["id"] = _safe_id(data.get("id"))
+        result["id"] = safe_id(data.get("id"))
         entry = COMMANDS.get(name)
         if entry is None:
             result["error"] = f"unknown command {name[:64]!r}; known: {', '.join(COMMANDS)}"

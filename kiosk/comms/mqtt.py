@@ -15,11 +15,12 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from kiosk import __version__
 from kiosk.api import Event, KioskApi
-from kiosk.comms.commands import Dispatcher
+from kiosk.comms.commands import Dispatcher, parse_payload, safe_id
 from kiosk.comms.config import MqttConfig, PasswordError, read_password
 from kiosk.comms.discovery import discovery_messages
 from kiosk.comms.outbox import Outbox
@@ -39,6 +40,39 @@ def _json(data: dict[str, Any]) -> bytes:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False, default=str).encode()
 
 
+def new_client(cfg: MqttConfig, client_id: str, resolve: Callable[[str], Any]) -> Any:
+    """A paho MQTT 5 client with the configured credentials and TLS (not yet connected).
+
+    Raises PasswordError, OSError or ValueError for an unusable password or certificate.
+    """
+    import ssl
+
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+
+    client = mqtt.Client(
+        callback_api_version=CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        protocol=MQTTProtocolVersion.MQTTv5,
+    )
+    password = read_password(cfg, resolve)
+    if cfg.username is not None or password is not None:
+        client.username_pw_set(cfg.username, password)
+    if cfg.tls.enabled:
+
+        def path(p: str | None) -> str | None:
+            return str(resolve(p)) if p else None
+
+        client.tls_set(
+            ca_certs=path(cfg.tls.ca),
+            certfile=path(cfg.tls.certfile),
+            keyfile=path(cfg.tls.keyfile),
+            cert_reqs=ssl.CERT_REQUIRED,
+        )
+        client.tls_insecure_set(cfg.tls.insecure)
+    return client
+
+
 class TokenBucket:
     def __init__(self, rate: float, burst: int) -> None:
         self.rate, self.burst = rate, float(burst)
@@ -55,6 +89,14 @@ class TokenBucket:
                 self.tokens -= 1.0
                 return True
             return False
+
+
+def _peek_id(payload: bytes) -> Any:
+    """The request id of a payload that will not be executed, so the sender can match it."""
+    try:
+        return safe_id(parse_payload(payload).get("id"))
+    except ValueError:
+        return None
 
 
 def _valid_response_topic(topic: Any) -> bool:
@@ -96,6 +138,7 @@ class MqttFrontend:
         )
         self._client: Any = None
         self._connected = threading.Event()
+        self._subscribed = threading.Event()
         self._stop = threading.Event()
         self._cond = threading.Condition()
         self._pending: dict[int, int] = {}  # paho mid -> outbox seq
@@ -185,45 +228,26 @@ class MqttFrontend:
     def connected(self) -> bool:
         return self._connected.is_set()
 
+    @property
+    def ready(self) -> bool:
+        """Connected and the command subscriptions acknowledged by the broker."""
+        return self._connected.is_set() and self._subscribed.is_set()
+
     # -- client ------------------------------------------------------------------------
 
     def _make_client(self) -> Any:
-        import ssl
-
-        import paho.mqtt.client as mqtt
-        from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
-
-        cfg = self.cfg
-        self._client_id = cfg.effective_client_id()
-        client = mqtt.Client(
-            callback_api_version=CallbackAPIVersion.VERSION2,
-            client_id=self._client_id,
-            protocol=MQTTProtocolVersion.MQTTv5,
-        )
-        password = read_password(cfg, self.loaded.resolve)
-        if cfg.username is not None or password is not None:
-            client.username_pw_set(cfg.username, password)
-        if cfg.tls.enabled:
-
-            def path(p: str | None) -> str | None:
-                return str(self.loaded.resolve(p)) if p else None
-
-            client.tls_set(
-                ca_certs=path(cfg.tls.ca),
-                certfile=path(cfg.tls.certfile),
-                keyfile=path(cfg.tls.keyfile),
-                cert_reqs=ssl.CERT_REQUIRED,
-            )
-            client.tls_insecure_set(cfg.tls.insecure)
+        self._client_id = self.cfg.effective_client_id()
+        client = new_client(self.cfg, self._client_id, self.loaded.resolve)
         client.will_set(self.topics.availability, "offline", qos=1, retain=True)
         client.reconnect_delay_set(
-            max(1, round(cfg.reconnect_min_s)), max(1, round(cfg.reconnect_max_s))
+            max(1, round(self.cfg.reconnect_min_s)), max(1, round(self.cfg.reconnect_max_s))
         )
         client.on_connect = self._on_connect
         client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.on_publish = self._on_publish
+        client.on_subscribe = lambda *args: self._subscribed.set()
         return client
 
     def _log_failure(self, key: str, msg: str, *args: Any) -> None:
@@ -277,6 +301,7 @@ class MqttFrontend:
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         was = self._connected.is_set()
         self._connected.clear()
+        self._subscribed.clear()
         if was and not self._stop.is_set():
             log.warning(
                 "MQTT disconnected (%s); stats are kept in the outbox meanwhile", reason_code
@@ -314,11 +339,13 @@ class MqttFrontend:
             return
         props = getattr(msg, "properties", None)
         reply = (getattr(props, "ResponseTopic", None), getattr(props, "CorrelationData", None))
+        too_large = len(msg.payload) > self.cfg.max_payload_bytes
         if not self._bucket.take():
             self.counters["rate_limited"] += 1
-            self._reply(name, None, "rate limited: too many commands, try again shortly", reply)
+            rid = None if too_large else _peek_id(msg.payload)
+            self._reply(name, rid, "rate limited: too many commands, try again shortly", reply)
             return
-        if len(msg.payload) > self.cfg.max_payload_bytes:
+        if too_large:
             self.counters["too_large"] += 1
             self._reply(
                 name,

@@ -1,0 +1,69 @@
+"""Fixtures: a real mosquitto on a free loopback port, watching clients, front ends."""
+
+from __future__ import annotations
+
+import pytest
+from comms_helpers import MOSQUITTO, Broker, Watcher, loaded_for
+
+
+@pytest.fixture
+def broker(tmp_path):
+    if MOSQUITTO is None:
+        pytest.skip("mosquitto binary not installed (apt install mosquitto)")
+    b = Broker(tmp_path / "broker")
+    b.dir.mkdir()
+    b.start()
+    yield b
+    b.stop()
+
+
+@pytest.fixture
+def make_broker(tmp_path):
+    """Factory for brokers with extra config (auth, ACL)."""
+    if MOSQUITTO is None:
+        pytest.skip("mosquitto binary not installed (apt install mosquitto)")
+    made: list[Broker] = []
+
+    def make(extra: str) -> Broker:
+        d = tmp_path / f"broker{len(made)}"
+        d.mkdir()
+        b = Broker(d, extra)
+        b.start()
+        made.append(b)
+        return b
+
+    yield make
+    for b in made:
+        b.stop()
+
+
+@pytest.fixture
+def watch():
+    made: list[Watcher] = []
+
+    def make(port: int, topics: list[str], session: str | None = None) -> Watcher:
+        w = Watcher(port, topics, session)
+        made.append(w)
+        return w
+
+    yield make
+    for w in made:
+        w.close()
+
+
+@pytest.fixture
+def frontend(tmp_path):
+    """Factory: (api, port, **mqtt settings) -> started MqttFrontend, stopped after the test."""
+    from kiosk.comms.mqtt import MqttFrontend
+
+    made: list[MqttFrontend] = []
+
+    def make(api, port: int, **mqtt) -> MqttFrontend:
+        fe = MqttFrontend(api, loaded_for(tmp_path, port, **mqtt))
+        fe.start()
+        made.append(fe)
+        return fe
+
+    yield make
+    for fe in made:
+        fe.stop()
