@@ -214,11 +214,15 @@ class Policy:
             )
             if self.mood is not None and lead < self.cfg.hysteresis:
                 return None
-        if self._mood_switch_at is not None and now - self._mood_switch_at < self.cfg.min_dwell_s:
+        same_music = self._resolved(wanted) == self._resolved(self.mood)
+        if (
+            not same_music
+            and self._mood_switch_at is not None
+            and now - self._mood_switch_at < self.cfg.min_dwell_s
+        ):
             return None
-        old_playlist = self._resolved(self.mood)
         self.mood = wanted
-        if self._resolved(wanted) != old_playlist:
+        if not same_music:
             self._mood_switch_at = now  # only a real change of music starts the dwell
         return MOOD if wanted is not None else NO_AUDIENCE
 
