@@ -202,6 +202,8 @@ class MqttFrontend:
         )
 
     def stop(self, timeout: float = 3.0) -> None:
+        if self._stop.is_set():
+            return
         if self._unsubscribe:
             self._unsubscribe()
         self._stop.set()
@@ -278,7 +280,14 @@ class MqttFrontend:
         self._failure_logged = None
         log.info("MQTT connected to %s:%d", self.cfg.host, self.cfg.port)
         # no_local: the kiosk never hears its own publishes (its results share cmd/+).
-        opts = SubscribeOptions(qos=1, noLocal=True)
+        # Retained commands are never sent on subscribe, and a live publish keeps its
+        # retain flag so _on_message can refuse it too (it would replay on every restart).
+        opts = SubscribeOptions(
+            qos=1,
+            noLocal=True,
+            retainAsPublished=True,
+            retainHandling=SubscribeOptions.RETAIN_DO_NOT_SEND,
+        )
         subs = [(t, opts) for t in self.topics.command_filters()]
         if self.cfg.discovery:
             subs.append((f"{self.cfg.discovery_prefix}/status", SubscribeOptions(qos=1)))

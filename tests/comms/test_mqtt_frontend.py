@@ -87,11 +87,15 @@ def test_retained_commands_are_ignored(broker, watch, frontend):
     w = watch(broker.port, ["kiosk/k1/cmd/result"])
     w.publish("kiosk/k1/cmd/pause", '{"id": "stale"}', retain=True)
     fe = frontend(api, broker.port)
+    wait_until(lambda: fe.ready)
+    w.publish("kiosk/all/cmd/pause", '{"id": "live-retained"}', retain=True)
     wait_until(lambda: fe.counters["retained_ignored"] == 1)
     w.publish("kiosk/k1/cmd/status", '{"id": "live"}')
     result_for(w, "live")
     assert not api.status().paused
-    assert not any(b"stale" in m.payload for m in w.drain())
+    assert not any(b"stale" in m.payload or b"retained" in m.payload for m in w.drain())
+    for t in ("kiosk/k1/cmd/pause", "kiosk/all/cmd/pause"):
+        w.publish(t, b"", retain=True)  # clear them, as an operator should
 
 
 def test_rate_limit_and_payload_size(broker, watch, frontend):
