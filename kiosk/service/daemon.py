@@ -21,6 +21,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
@@ -72,8 +73,22 @@ def with_demo_music(loaded: LoadedConfig) -> LoadedConfig:
     return replace(loaded, config=cfg)
 
 
+def _pipeline(loaded: LoadedConfig) -> Any:
+    from kiosk.vision.runtime import ModelError, RuntimeUnavailable
+
+    try:
+        from kiosk.vision.pipeline import Pipeline
+
+        return Pipeline.from_config(loaded)
+    except (ModelError, RuntimeUnavailable) as exc:
+        raise StartupError(str(exc)) from None
+
+
 def _create_player(loaded: LoadedConfig, backend: str | None, core: Core) -> Any:
-    from kiosk.music.player import create_player
+    try:
+        from kiosk.music.player import create_player
+    except ImportError as exc:
+        raise StartupError(f"the music player cannot load: {exc}") from None
 
     pcfg = loaded.config.player
     if backend is not None:
@@ -86,7 +101,10 @@ def _create_player(loaded: LoadedConfig, backend: str | None, core: Core) -> Any
 
 
 def _library(loaded: LoadedConfig, required: bool) -> Any | None:
-    from kiosk.music.library import Library
+    try:
+        from kiosk.music.library import Library
+    except ImportError as exc:
+        raise StartupError(f"the music library cannot load: {exc}") from None
 
     root = music_root(loaded)
     if not root.is_dir():
@@ -111,7 +129,11 @@ class Daemon:
         duration_s: float | None = None,
         out: TextIO | None = None,
         clock: Clock | None = None,
+        make_player: Callable[[LoadedConfig, str | None, Core], Any] | None = None,
+        make_library: Callable[[LoadedConfig, bool], Any] | None = None,
+        make_pipeline: Callable[[LoadedConfig], Any] | None = None,
     ) -> None:
+        """The ``make_*`` factories replace the real player/library/vision (tests)."""
         self.simulate = simulate
         self.player_backend = player_backend or ("null" if simulate else None)
         self.duration_s = duration_s
@@ -135,6 +157,9 @@ class Daemon:
         self._t0 = self.clock.monotonic()
         self.core: Core | None = None
         self._mqtt: Any = None
+        self._make_player = make_player or _create_player
+        self._make_library = make_library or _library
+        self._make_pipeline = make_pipeline or _pipeline
 
     # -- signals ----------------------------------------------------------------------------
 
@@ -156,18 +181,13 @@ class Daemon:
     # -- setup ------------------------------------------------------------------------------
 
     def _build(self) -> Core:
-        from kiosk.commands._common import build_pipeline_or_exit
-
         if self.demo:
             self.loaded = with_demo_music(self.loaded)
-        try:
-            self._pipeline = build_pipeline_or_exit(self.loaded)
-        except SystemExit as exc:
-            raise StartupError("cannot load the vision models") from exc
-        library = _library(self.loaded, required=not self.simulate)
+        self._pipeline = self._make_pipeline(self.loaded)
+        library = self._make_library(self.loaded, not self.simulate)
         hook = with_demo_music if self.demo else None
         core = Core(self.loaded, None, library, self.clock, reload_hook=hook)
-        core.player = _create_player(self.loaded, self.player_backend, core)
+        core.player = self._make_player(self.loaded, self.player_backend, core)
         return core
 
     def _start_mqtt(self, core: Core) -> None:
@@ -354,8 +374,8 @@ class Daemon:
                 break
             if not self._sample(core):
                 break
-            self.clock.advance(interval)
             core.poll()
+            self.clock.advance(interval)
         core.shutdown(0.0)
         return 0
 
