@@ -54,7 +54,7 @@ def state_dir(loaded: LoadedConfig) -> Path:
 
 
 def music_root(loaded: LoadedConfig) -> Path:
-    return loaded.resolve(str(loaded.config.music.root))
+    return loaded.resolve(str(getattr(loaded.config.music, "root", "music")))
 
 
 def with_demo_music(loaded: LoadedConfig) -> LoadedConfig:

@@ -1,0 +1,172 @@
+"""The daemon loop: systemd notify, signals, camera faults with back-off, reload."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import cv2
+import pytest
+from service_fakes import FakeLibrary, FakePlayer
+
+import kiosk.camera.factory as factory
+from kiosk.camera.compose import photo
+from kiosk.config import load_config
+from kiosk.service.daemon import Daemon
+
+MODELS = Path(__file__).resolve().parents[2] / "models"
+VISION = (
+    f"vision:\n  detector:\n    model: {MODELS}/face_detection_full_range.tflite\n"
+    f"  classifier:\n    model: {MODELS}/fer_emotion_quantized.tflite\n"
+)
+LISTS = {"background": 1, "happy": 1}
+
+
+@pytest.fixture
+def notify_socket(tmp_path, monkeypatch):
+    path = tmp_path / "notify.sock"
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(path))
+    sock.settimeout(30)
+    monkeypatch.setenv("NOTIFY_SOCKET", str(path))
+    yield sock
+    sock.close()
+
+
+def messages(sock: socket.socket, until: str, timeout: float = 30.0) -> list[str]:
+    """Datagrams received until one contains ``until``."""
+    got: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        got.append(sock.recv(4096).decode())
+        if until in got[-1]:
+            return got
+    raise AssertionError(f"no {until!r} in {got}")
+
+
+def start_in_thread(daemon: Daemon) -> tuple[threading.Thread, list[int]]:
+    rc: list[int] = []
+    t = threading.Thread(target=lambda: rc.append(daemon.run()), daemon=True)
+    t.start()
+    return t, rc
+
+
+def make_daemon(tmp_path: Path, yaml: str, player=None, library=None) -> Daemon:
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(yaml + VISION)
+    player = player or FakePlayer()
+    return Daemon(
+        load_config(cfg),
+        make_player=lambda loaded, backend, core: player,
+        make_library=lambda loaded, required: library or FakeLibrary(LISTS),
+    )
+
+
+def test_ready_status_watchdog_and_stop(tmp_path, notify_socket, monkeypatch):
+    monkeypatch.setenv("WATCHDOG_USEC", "200000")  # ping every 0.1 s
+    player = FakePlayer()
+    daemon = make_daemon(tmp_path, "camera:\n  interval_s: 0.2\n", player=player)
+    t, rc = start_in_thread(daemon)
+    got = messages(notify_socket, "READY=1")
+    assert "STATUS=mood:" in got[-1]
+    assert messages(notify_socket, "WATCHDOG=1")
+    daemon.request_stop()
+    got = messages(notify_socket, "STOPPING=1")
+    t.join(10)
+    assert rc == [0]
+    assert ("stop", 2.0) in player.calls and ("close",) in player.calls
+    assert daemon.core.status().faces >= 0
+
+
+def test_camera_fault_keeps_music_and_backs_off(tmp_path, monkeypatch):
+    yaml = (
+        "camera:\n  backend: folder\n  source: missing\n  interval_s: 0.05\n"
+        "service:\n  camera_retry_initial_s: 0.1\n  camera_retry_max_s: 0.4\n"
+        "  poll_interval_s: 0.05\n"
+    )
+    player = FakePlayer()
+    daemon = make_daemon(tmp_path, yaml, player=player)
+    attempts: list[float] = []
+    real = factory.open_camera
+
+    def counting(loaded):
+        attempts.append(time.monotonic())
+        return real(loaded)
+
+    monkeypatch.setattr(factory, "open_camera", counting)
+    t, rc = start_in_thread(daemon)
+    time.sleep(1.6)
+    (tmp_path / "missing").mkdir()
+    cv2.imwrite(str(tmp_path / "missing" / "a.png"), photo())
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and not daemon.core.status().camera["ok"]:
+        time.sleep(0.05)
+    st = daemon.core.status()
+    daemon.request_stop()
+    t.join(10)
+    assert rc == [0]
+    assert st.camera["ok"] is True
+    gaps = [b - a for a, b in itertools.pairwise(attempts)]
+    assert gaps[0] == pytest.approx(0.1, abs=0.08)
+    assert max(gaps) < 0.4 + 0.15  # capped
+    assert len(attempts) <= 8  # no busy retry loop
+    assert player.calls[0][:2] == ("play", "background")  # music went on
+
+
+def test_sighup_reloads(tmp_path):
+    player = FakePlayer()
+    daemon = make_daemon(tmp_path, "camera:\n  interval_s: 0.1\n", player=player)
+    t, rc = start_in_thread(daemon)
+    while daemon.core is None:
+        time.sleep(0.01)
+    (tmp_path / "config.yaml").write_text(
+        "camera:\n  interval_s: 0.1\npolicy:\n  default_playlist: happy\n" + VISION
+    )
+    daemon.request_reload()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and daemon.core.status().playlist != "happy":
+        time.sleep(0.05)
+    assert daemon.core.status().playlist == "happy"
+    assert daemon.core.generation == 1
+    (tmp_path / "config.yaml").write_text("camera:\n  interval_s: -1\n")
+    daemon.request_reload()
+    time.sleep(0.3)
+    assert daemon.core.generation == 1  # refused, old config kept
+    daemon.request_stop()
+    t.join(10)
+    assert rc == [0]
+
+
+def test_real_process_sigterm_exits_0_after_ready(tmp_path, notify_socket):
+    pytest.importorskip("kiosk.music.player")
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text("camera:\n  interval_s: 2\nplayer:\n  backend: null\n" + VISION)
+    env = {**os.environ, "NOTIFY_SOCKET": notify_socket.getsockname()}
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kiosk", "run", "--config", str(cfg)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        got = messages(notify_socket, "READY=1")
+        assert any("READY=1" in m for m in got)
+        ready_after = time.monotonic() - started
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "STOPPING=1" in "".join(messages(notify_socket, "STOPPING=1", 5))
+    assert ready_after < 20
+    assert out == ""  # logs go to stderr
