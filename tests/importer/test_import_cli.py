@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -127,7 +128,9 @@ def broker(tmp_path):
         pytest.skip("mosquitto not installed")
     port = _free_port()
     conf = tmp_path / "mosquitto.conf"
-    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n")
+    # As root mosquitto would switch to user "mosquitto", who cannot read pytest's tmp dirs.
+    user = pwd.getpwuid(os.geteuid()).pw_name
+    conf.write_text(f"listener {port} 127.0.0.1\nuser {user}\nallow_anonymous true\n")
     proc = subprocess.Popen([exe, "-c", str(conf)], stderr=subprocess.DEVNULL)
     for _ in range(100):
         try:

@@ -84,8 +84,9 @@ def test_install_twice_then_uninstall(tmp_path):
         [str(root / "opt/kiosk/venv/bin/python"), "-c", "import kiosk; print(kiosk.__file__)"],
         capture_output=True,
         text=True,
+        cwd=tmp_path,  # not the checkout: python -c puts the cwd first on sys.path
     )
-    assert r.returncode == 0 and "/opt/kiosk/venv/" in r.stdout
+    assert r.returncode == 0 and "/opt/kiosk/venv/" in r.stdout, r.stdout + r.stderr
 
     r3 = sh("uninstall.sh", "--root", str(root))
     assert r3.returncode == 0, r3.stderr
