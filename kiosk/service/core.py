@@ -45,11 +45,15 @@ class Core:
         clock: Clock | None = None,
         events: EventBus | None = None,
         reload_hook: Callable[[LoadedConfig], LoadedConfig] | None = None,
+        library_factory: Callable[[LoadedConfig], Any] | None = None,
     ) -> None:
         """``library`` None means "every playlist is available" (simulation without music).
 
         ``reload_hook`` adjusts a freshly loaded config the way the daemon adjusted the
-        first one (e.g. the demo's music root) before it is applied.
+        first one (e.g. the demo's music root) before it is applied. ``library_factory``
+        builds a fresh library on ``rescan_library`` and config reloads, so a music root
+        that is a symlink swapped by the USB importer, or a changed ``music.root``, is
+        followed.
         """
         self.loaded = loaded
         self.player = player
@@ -58,6 +62,7 @@ class Core:
         self.events = events or EventBus()
         self.generation = 0  # bumped by reload_config; the daemon reopens camera/vision
         self._reload_hook = reload_hook
+        self._library_factory = library_factory
         self._lock = threading.RLock()
         self._pending: list[Event] = []
         self._callbacks: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()
@@ -280,10 +285,18 @@ class Core:
             reconfigure(cfg.player)
         self.loaded = loaded
         self.generation += 1
+        self._refresh_available(force=True)
         log.info("config applied", extra=fields(path=str(loaded.path or "(built-in)")))
         self._decide_and_apply(self.window.state(self.clock.monotonic()))
 
     def _refresh_available(self, force: bool) -> bool:
+        if force and self._library_factory is not None:
+            try:
+                self.library = self._library_factory(self.loaded)
+            except Exception as exc:
+                log.exception("music library cannot be opened")
+                self._set_library_fault(f"music library cannot be opened: {exc}")
+                return False
         if self.library is None:
             return False
         try:

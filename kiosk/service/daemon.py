@@ -186,7 +186,14 @@ class Daemon:
         self._pipeline = self._make_pipeline(self.loaded)
         library = self._make_library(self.loaded, not self.simulate)
         hook = with_demo_music if self.demo else None
-        core = Core(self.loaded, None, library, self.clock, reload_hook=hook)
+        core = Core(
+            self.loaded,
+            None,
+            library,
+            self.clock,
+            reload_hook=hook,
+            library_factory=lambda loaded: self._make_library(loaded, not self.simulate),
+        )
         core.player = self._make_player(self.loaded, self.player_backend, core)
         return core
 
