@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+"""Steady-state CPU and memory of ``kiosk run`` on the demo scene.
+
+Runs the real daemon (demo camera, generated demo music, one sample every ``--interval``
+seconds, VLC or the null player) for ``--minutes``, skips ``--warmup`` seconds, then reads
+the process's CPU time and RSS from /proc. Prints one JSON object.
+
+Baseline, measured in the same run: the vision pipeline alone on the same demo frames in
+this process, i.e. the CPU the detector + classifier must cost at this sampling rate. The
+ratio ``cpu_vs_vision`` is how much the whole daemon (camera frames, window, policy,
+player, VLC decoding) costs relative to that floor.
+
+    python scripts/bench_run.py --minutes 3 --player vlc
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TICK = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime (all threads)
+
+
+def rss_mb(pid: int) -> float:
+    return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE / 2**20
+
+
+def vision_baseline(interval_s: float, frames: int = 32) -> dict:
+    """CPU % of one core that the vision pipeline alone needs at this sampling interval."""
+    from kiosk.camera.demo import DemoCamera
+    from kiosk.config import load_config
+    from kiosk.vision.pipeline import Pipeline
+
+    loaded = load_config(None)
+    pipe = Pipeline.from_config(loaded)
+    cam = DemoCamera(loaded.config.camera.width, loaded.config.camera.height, loop=True)
+    images = [cam.read() for _ in range(frames)]
+    pipe.process(images[0])  # warm up
+    cost = []
+    for img in images:
+        t0 = time.process_time()
+        pipe.process(img)
+        cost.append(time.process_time() - t0)
+    per_sample = statistics.mean(cost)
+    return {
+        "vision_ms_per_sample": round(per_sample * 1000, 2),
+        "vision_cpu_percent": round(100 * per_sample / interval_s, 3),
+    }
+
+
+def write_config(tmp: Path, interval_s: float, player: str) -> Path:
+    from kiosk.music.demo import ensure_demo_library
+
+    from kiosk.config import load_config
+
+    music = tmp / "music"
+    music.mkdir()
+    ensure_demo_library(music, load_config(None).config.policy.playlist_names())
+    cfg = tmp / "config.yaml"
+    cfg.write_text(
+        f"camera:\n  backend: demo\n  interval_s: {interval_s}\n"
+        f"music:\n  root: {music}\n"
+        f"player:\n  backend: {player}\n"
+        f"vision:\n  detector:\n    model: {ROOT}/models/face_detection_full_range.tflite\n"
+        f"  classifier:\n    model: {ROOT}/models/fer_emotion_quantized.tflite\n"
+    )
+    return cfg
+
+
+def run(args: argparse.Namespace) -> dict:
+    with tempfile.TemporaryDirectory(prefix="kiosk-bench-") as tmp_s:
+        tmp = Path(tmp_s)
+        cfg = write_config(tmp, args.interval, args.player)
+        log_path = tmp / "stderr.log"
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "XDG_STATE_HOME": str(tmp)}
+        with open(log_path, "w") as log:
+            proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "kiosk",
+                    "run",
+                    "--config",
+                    str(cfg),
+                    "--log-format",
+                    "json",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+                env=env,
+                cwd=tmp,
+            )
+        try:
+            first = None
+            deadline = time.monotonic() + 60
+            while first is None and time.monotonic() < deadline and proc.poll() is None:
+                text = log_path.read_text()
+                m = re.search(r'\{[^\n]*"msg": "first sample"[^\n]*\}', text)
+                if m:
+                    first = json.loads(m.group(0))
+                time.sleep(0.1)
+            if first is None:
+                raise SystemExit(f"no first sample; log:\n{log_path.read_text()[-3000:]}")
+            time.sleep(args.warmup)
+            c0, t0 = cpu_seconds(proc.pid), time.monotonic()
+            rss = []
+            end = t0 + args.minutes * 60
+            while time.monotonic() < end:
+                if proc.poll() is not None:
+                    raise SystemExit(f"kiosk run died; log:\n{log_path.read_text()[-3000:]}")
+                rss.append(rss_mb(proc.pid))
+                time.sleep(1.0)
+            c1, t1 = cpu_seconds(proc.pid), time.monotonic()
+            t_stop = time.monotonic()
+            proc.send_signal(signal.SIGTERM)
+            rc = proc.wait(timeout=30)
+            stop_s = time.monotonic() - t_stop
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        errors = [ln for ln in log_path.read_text().splitlines() if '"level": "error"' in ln]
+    cpu = 100 * (c1 - c0) / (t1 - t0)
+    return {
+        "player": args.player,
+        "interval_s": args.interval,
+        "measured_s": round(t1 - t0, 1),
+        "first_sample_s": first.get("since_process_start_s"),
+        "cpu_percent_one_core": round(cpu, 3),
+        "rss_mb_mean": round(statistics.mean(rss), 1),
+        "rss_mb_max": round(max(rss), 1),
+        "exit_code": rc,
+        "stop_s": round(stop_s, 2),
+        "error_lines": len(errors),
+    }
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--minutes", type=float, default=3.0)
+    p.add_argument("--warmup", type=float, default=20.0, help="seconds skipped after start")
+    p.add_argument("--interval", type=float, default=2.0, help="camera.interval_s")
+    p.add_argument("--player", default="vlc", help="player backend (vlc or null)")
+    args = p.parse_args()
+    result = run(args)
+    base = vision_baseline(args.interval)
+    result.update(base)
+    result["cpu_vs_vision"] = round(
+        result["cpu_percent_one_core"] / max(base["vision_cpu_percent"], 1e-9), 2
+    )
+    result["goal"] = {"cpu_percent_one_core": 2.0, "rss_mb": 150, "first_sample_s": 3.0}
+    result["ok"] = bool(
+        result["cpu_percent_one_core"] <= 2.0
+        and result["rss_mb_max"] <= 150
+        and (result["first_sample_s"] or 99) <= 3.0
+        and result["exit_code"] == 0
+    )
+    print(json.dumps(result, indent=2))
+    return 0 if result["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
