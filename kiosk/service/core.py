@@ -396,6 +396,7 @@ class Core:
             and not self._user_paused
             and not getattr(st, "playing", True)
             and self.clock.monotonic() >= self._replay_at
+            and self._tracks(want)  # nothing to play (simulation without music): stay idle
         ):
             log.info("player idle; restarting playlist", extra=fields(playlist=want))
             self._play(want)
