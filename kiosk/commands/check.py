@@ -239,6 +239,8 @@ def music_root(loaded) -> Path:
 
 def wanted_playlists(loaded) -> set[str]:
     policy = getattr(loaded.config, "policy", None)
+    if hasattr(policy, "playlist_names"):
+        return set(policy.playlist_names())
     names: set[str] = set()
     for value in vars(policy).values() if policy is not None else []:
         if isinstance(value, dict):

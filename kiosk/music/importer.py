@@ -423,8 +423,8 @@ def _import_locked(
     found, skipped = scan(source, cfg)
     result.skipped = skipped
     if sums is not None:
-        on_stick = {c.rel for c in found} | {s.path for s in skipped}
-        missing = sorted(set(sums) - on_stick)
+        # Listed files that are present but skipped or ignored (hidden) are not "missing".
+        missing = sorted(n for n in sums if not os.path.lexists(source / n))
         if missing:
             raise ImportFailed(
                 f"manifest lists {len(missing)} file(s) missing from the stick, e.g. {missing[0]}"

@@ -181,6 +181,14 @@ def test_manifest_missing_file_and_unlisted_file(stick, lib, cfg):
     ]
 
 
+def test_manifest_made_with_find_lists_hidden_files(stick, lib, cfg):
+    (stick / "happy" / "._sun.wav").write_bytes(b"\x00\x05\x16\x07")  # macOS metadata
+    write_manifest(stick)  # like `find . -type f -exec sha256sum`: includes the hidden file
+    result = run_import(stick, lib, cfg)
+    assert result.ok, result.error
+    assert result.files == 3
+
+
 def test_manifest_parser_formats():
     d = "ab" * 32
     sums = parse_manifest(f"{d}  ./a/b.mp3\n{d} *c/d e.wav\n# comment\n\n\\{d}  x/new\\nline\n")
