@@ -15,17 +15,17 @@ class ImportConfig(Section):
     music_root: str | None = Field(
         None,
         description=(
-            "The live music folder that imports replace. Empty: the music library's folder "
-            "(music section). After the first import it is a symlink to a version folder "
-            "inside library_dir; an existing plain folder is moved there on first import."
+            "The live music folder that imports replace. null (recommended): music.root, "
+            "the folder the daemon plays from. On the first import it becomes a symlink "
+            "into library_dir and its old content becomes the first library version."
         ),
     )
     library_dir: str | None = Field(
         None,
         description=(
-            "Where library versions, the staging folder and the import lock live. Must be on "
-            "the same file system as itself (it is) so the switch is one atomic rename. "
-            "Empty: '.kiosk-library' next to music_root. Installed: /var/lib/kiosk/library."
+            "Folder for library versions, the previous version, import staging and the "
+            "lock; staging inside it makes the final switch a single rename. null: "
+            "'.kiosk-library' next to the music folder. Installed: /var/lib/kiosk/library."
         ),
     )
     stick_folder: str = Field(
