@@ -13,6 +13,8 @@ import contextlib
 import json
 import logging
 import queue
+import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -40,13 +42,26 @@ def _json(data: dict[str, Any]) -> bytes:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False, default=str).encode()
 
 
+def tls_context(cfg: MqttConfig, resolve: Callable[[str], Any]) -> ssl.SSLContext | None:
+    """The TLS context for the broker, or None without TLS. Verification is always on;
+    ``insecure`` only skips the host name check."""
+    if not cfg.tls.enabled:
+        return None
+    ca = str(resolve(cfg.tls.ca)) if cfg.tls.ca else None
+    ctx = ssl.create_default_context(cafile=ca)
+    if cfg.tls.certfile and cfg.tls.keyfile:
+        ctx.load_cert_chain(str(resolve(cfg.tls.certfile)), str(resolve(cfg.tls.keyfile)))
+    if cfg.tls.insecure:
+        ctx.check_hostname = False
+    return ctx
+
+
 def new_client(cfg: MqttConfig, client_id: str, resolve: Callable[[str], Any]) -> Any:
     """A paho MQTT 5 client with the configured credentials and TLS (not yet connected).
 
-    Raises PasswordError, OSError or ValueError for an unusable password or certificate.
+    Raises PasswordError, OSError (ssl.SSLError included) or ValueError for an unusable
+    password or certificate.
     """
-    import ssl
-
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
@@ -58,19 +73,23 @@ def new_client(cfg: MqttConfig, client_id: str, resolve: Callable[[str], Any]) -
     password = read_password(cfg, resolve)
     if cfg.username is not None or password is not None:
         client.username_pw_set(cfg.username, password)
-    if cfg.tls.enabled:
-
-        def path(p: str | None) -> str | None:
-            return str(resolve(p)) if p else None
-
-        client.tls_set(
-            ca_certs=path(cfg.tls.ca),
-            certfile=path(cfg.tls.certfile),
-            keyfile=path(cfg.tls.keyfile),
-            cert_reqs=ssl.CERT_REQUIRED,
-        )
-        client.tls_insecure_set(cfg.tls.insecure)
+    ctx = tls_context(cfg, resolve)
+    if ctx is not None:
+        client.tls_set_context(ctx)
     return client
+
+
+def probe(host: str, port: int, ctx: ssl.SSLContext | None, timeout: float = 5.0) -> str:
+    """Why a connection fails, in words: paho's retry loop does not say (DNS, refused,
+    certificate...)."""
+    try:
+        with socket.create_connection((host, port), timeout) as sock:
+            if ctx is not None:
+                with ctx.wrap_socket(sock, server_hostname=host):
+                    pass
+    except (OSError, ValueError) as exc:
+        return str(exc) or type(exc).__name__
+    return "connection failed"
 
 
 class TokenBucket:
@@ -137,6 +156,7 @@ class MqttFrontend:
             0,
         )
         self._client: Any = None
+        self._tls: ssl.SSLContext | None = None
         self._connected = threading.Event()
         self._subscribed = threading.Event()
         self._stop = threading.Event()
@@ -240,6 +260,7 @@ class MqttFrontend:
     def _make_client(self) -> Any:
         self._client_id = self.cfg.effective_client_id()
         client = new_client(self.cfg, self._client_id, self.loaded.resolve)
+        self._tls = tls_context(self.cfg, self.loaded.resolve)  # for probe()
         client.will_set(self.topics.availability, "offline", qos=1, retain=True)
         client.reconnect_delay_set(
             max(1, round(self.cfg.reconnect_min_s)), max(1, round(self.cfg.reconnect_max_s))
@@ -303,8 +324,15 @@ class MqttFrontend:
             self._cond.notify_all()
 
     def _on_connect_fail(self, client, userdata) -> None:
+        reason = "unreachable"
+        if self._failure_logged != "unreachable":  # a new problem: find out why, once
+            reason = probe(self.cfg.host, self.cfg.port, self._tls)
         self._log_failure(
-            "unreachable", "MQTT broker %s:%d unreachable", self.cfg.host, self.cfg.port
+            "unreachable",
+            "MQTT broker %s:%d unreachable: %s",
+            self.cfg.host,
+            self.cfg.port,
+            reason,
         )
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:

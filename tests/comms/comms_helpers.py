@@ -135,7 +135,13 @@ class Broker:
 class Watcher:
     """A test MQTT client that records every message on its subscriptions."""
 
-    def __init__(self, port: int, topics: list[str], session: str | None = None) -> None:
+    def __init__(
+        self,
+        port: int,
+        topics: list[str],
+        session: str | None = None,
+        auth: tuple[str, str] | None = None,
+    ) -> None:
         import paho.mqtt.client as mqtt
         from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
         from paho.mqtt.packettypes import PacketTypes
@@ -151,6 +157,8 @@ class Watcher:
             protocol=MQTTProtocolVersion.MQTTv5,
         )
         self.c.reconnect_delay_set(1, 1)
+        if auth:
+            self.c.username_pw_set(*auth)
         self.c.on_connect = self._on_connect
         self.c.on_message = lambda c, u, m: self.q.put(m)
         self.c.on_subscribe = lambda *a: setattr(self, "ready", True)

@@ -41,8 +41,8 @@ def make_broker(tmp_path):
 def watch():
     made: list[Watcher] = []
 
-    def make(port: int, topics: list[str], session: str | None = None) -> Watcher:
-        w = Watcher(port, topics, session)
+    def make(port: int, topics: list[str], session: str | None = None, auth=None) -> Watcher:
+        w = Watcher(port, topics, session, auth)
         made.append(w)
         return w
 

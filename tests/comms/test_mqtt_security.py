@@ -1,0 +1,95 @@
+"""The documented broker setup: password file + docs/mosquitto/kiosk.acl, and TLS."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from comms_helpers import FakeApi, free_port, wait_until
+
+ACL = Path(__file__).resolve().parents[2] / "docs" / "mosquitto" / "kiosk.acl"
+
+
+def passwd(tmp_path: Path, users: dict[str, str]) -> Path:
+    if not shutil.which("mosquitto_passwd"):
+        pytest.skip("mosquitto_passwd not installed")
+    pw = tmp_path / "passwd"
+    for i, (user, secret) in enumerate(users.items()):
+        flags = ["-c"] if i == 0 else []
+        subprocess.run(["mosquitto_passwd", *flags, "-b", str(pw), user, secret], check=True)
+    pw.chmod(0o600)
+    return pw
+
+
+def test_acl_pins_each_kiosk_to_its_own_topics(make_broker, watch, frontend, tmp_path, monkeypatch):
+    pw = passwd(tmp_path, {"operator": "op-pw", "k1": "k1-pw", "k2": "k2-pw"})
+    b = make_broker(f"allow_anonymous false\npassword_file {pw}\nacl_file {ACL}")
+    monkeypatch.setenv("K1_PW", "k1-pw")
+    api = FakeApi()
+    fe = frontend(api, b.port, kiosk_id="k1", username="k1", password_env="K1_PW")
+    wait_until(lambda: fe.ready)
+    op = watch(b.port, ["kiosk/#", "homeassistant/#"], auth=("operator", "op-pw"))
+    op.wait(lambda m: m.topic == "kiosk/k1/availability" and m.payload == b"online")
+    op.wait(lambda m: m.topic == "kiosk/k1/state")
+    op.wait(lambda m: m.topic.startswith("homeassistant/sensor/k1/"))  # discovery allowed
+
+    # another kiosk's credentials can neither command k1 nor fake its state
+    rogue = watch(b.port, ["kiosk/k1/#"], auth=("k2", "k2-pw"))
+    rogue.publish("kiosk/k1/cmd/pause", '{"id": "rogue"}')
+    rogue.publish("kiosk/k1/state", '{"fake": true}', retain=True)
+    op.publish("kiosk/k1/cmd/volume", '{"level": 9, "id": "op"}')
+    r = op.wait(lambda m: m.topic == "kiosk/k1/cmd/result" and b'"op"' in m.payload)
+    assert json.loads(r.payload)["ok"] and api.status().volume == 9
+    op.drain(0.3)
+    assert not api.status().paused
+    assert not any(b"rogue" in m.payload or b"fake" in m.payload for m in op.seen)
+    assert not any(m.topic.startswith("kiosk/k1") for m in rogue.drain(0.2))  # cannot read
+
+
+def make_certs(d: Path) -> tuple[Path, Path, Path, Path]:
+    if not shutil.which("openssl"):
+        pytest.skip("openssl not installed")
+
+    def run(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=d)
+
+    for ca in ("ca", "other-ca"):
+        run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+            f"/CN={ca}", "-keyout", f"{ca}.key", "-out", f"{ca}.crt")  # fmt: skip
+    run("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
+        "-keyout", "server.key", "-out", "server.csr")  # fmt: skip
+    (d / "san.ext").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+    run("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+        "-CAcreateserial", "-days", "2", "-extfile", "san.ext", "-out", "server.crt")  # fmt: skip
+    return d / "ca.crt", d / "other-ca.crt", d / "server.crt", d / "server.key"
+
+
+def test_tls_verifies_the_broker(make_broker, watch, frontend, tmp_path, caplog):
+    ca, other_ca, crt, key = make_certs(tmp_path)
+    tls_port = free_port()
+    b = make_broker(
+        f"allow_anonymous true\nlistener {tls_port} 127.0.0.1\n"
+        f"certfile {crt}\nkeyfile {key}\nallow_anonymous true"
+    )
+    w = watch(b.port, ["kiosk/+/availability"])
+    good = frontend(FakeApi(), tls_port, kiosk_id="tls1", tls={"enabled": True, "ca": str(ca)})
+    wait_until(lambda: good.ready, timeout=10)
+    w.wait(lambda m: m.topic == "kiosk/tls1/availability" and m.payload == b"online")
+
+    caplog.set_level(logging.ERROR, logger="kiosk.comms")
+    bad = frontend(
+        FakeApi(),
+        tls_port,
+        kiosk_id="tls2",
+        outbox_path=str(tmp_path / "o2.sqlite"),
+        tls={"enabled": True, "ca": str(other_ca)},
+    )
+    wait_until(lambda: bad.counters["connect_failures"] >= 1, timeout=10)
+    time.sleep(0.2)
+    assert not bad.connected
+    assert "certificate verify failed" in caplog.text, caplog.text
