@@ -28,6 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--strict", action="store_true", help="fail on any bad file")
     p.add_argument("--rollback", action="store_true", help="switch back to the previous library")
     p.add_argument(
+        "--force", action="store_true", help="copy even if the stick made the live library"
+    )
+    p.add_argument(
         "--if-present",
         action="store_true",
         help="exit 0 quietly when PATH has no kiosk-music folder (used by the udev unit)",
@@ -76,10 +79,10 @@ def run(args: argparse.Namespace) -> int:
         try:
             reporter({"state": "started", "source": str(source)})
             result = run_import(source, paths, cfg, mode=args.mode, strict=args.strict or None,
-                                progress=reporter)  # fmt: skip
+                                progress=reporter, force=args.force)  # fmt: skip
         finally:
             reporter.close()
-    if result.ok:
+    if result.ok and (args.rollback or result.files):
         result.notes.append(notify_daemon(cfg.notify_service))
         log.info("%s", result.summary())
     else:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import json
 import logging
 import os
 import re
@@ -60,6 +61,7 @@ class ImportResult:
     skipped: list[Skipped] = field(default_factory=list)
     error: str = ""
     notes: list[str] = field(default_factory=list)
+    fingerprint: str = ""
 
     @property
     def mb_per_s(self) -> float:
@@ -76,6 +78,8 @@ class ImportResult:
             return f"{self.action} failed: {self.error} (live library unchanged)"
         if self.action == "rollback":
             return f"rolled back: live library is {self.version} (previous {self.previous})"
+        if self.files == 0:
+            return f"nothing to do: this stick already made the live library {self.version}"
         return (
             f"imported {self.files} file(s), {self.bytes / MB:.1f} MB in {self.seconds:.1f} s "
             f"({self.mb_per_s:.1f} MB/s), mode {self.mode}, version {self.version}, "
@@ -164,6 +168,7 @@ class Candidate:
     rel: str  # as on the stick, for reports and the manifest
     dest: str  # sanitised, relative to the library root
     size: int
+    mtime_ns: int = 0
 
 
 def scan(top: Path, cfg: ImportConfig) -> tuple[list[Candidate], list[Skipped]]:
@@ -223,7 +228,7 @@ def scan(top: Path, cfg: ImportConfig) -> tuple[list[Candidate], list[Skipped]]:
                 skipped.append(Skipped(rel, f"same name as {taken[key]} after cleaning"))
                 continue
             taken[key] = rel
-            found.append(Candidate(Path(e.path), rel, dest, st.st_size))
+            found.append(Candidate(Path(e.path), rel, dest, st.st_size, st.st_mtime_ns))
 
     walk(top, [], [])
     return found, skipped
@@ -357,8 +362,14 @@ def run_import(
     strict: bool | None = None,
     progress: Progress | None = None,
     disk_free: Callable[[Path], int] | None = None,
+    force: bool = False,
 ) -> ImportResult:
-    """Import ``source`` (a kiosk-music folder). Never raises for bad input: see ``.ok``."""
+    """Import ``source`` (a kiosk-music folder). Never raises for bad input: see ``.ok``.
+
+    A stick whose files (names, sizes, times) and mode match the import that made the live
+    library is not copied again unless ``force``: a stick left plugged in is seen again at
+    every boot.
+    """
     mode = mode or cfg.mode
     strict = cfg.strict if strict is None else strict
     result = ImportResult(ok=False, action="import", mode=mode, source=str(source))
@@ -372,16 +383,20 @@ def run_import(
             staging = None
             try:
                 staging = _import_locked(
-                    source, store, cfg, mode, strict, result, emit, free_of, started
+                    source, store, cfg, mode, strict, result, emit, free_of, started, force
                 )
-                version, previous = store.commit(staging, cfg.keep_previous)
-                staging = None
+                if staging is None:
+                    result.ok = True
+                else:
+                    version, previous = store.commit(staging, cfg.keep_previous)
+                    staging = None
+                    _write_fingerprint(store, version.name, result.fingerprint)
+                    result.version = version.name
+                    result.previous = previous.name if previous else ""
+                    result.ok = True
             finally:
                 if staging is not None:
                     remove_tree(staging)
-            result.version = version.name
-            result.previous = previous.name if previous else ""
-            result.ok = True
     except (ImportFailed, LibraryError) as exc:
         result.error = str(exc)
     except OSError as exc:
@@ -406,7 +421,8 @@ def _import_locked(
     emit: Progress,
     free_of: Callable[[Path], int],
     started: float,
-) -> Path:
+    force: bool,
+) -> Path | None:
     if not source.is_dir():
         raise ImportFailed(f"{source} is not a folder")
     manifest_path = source / cfg.manifest
@@ -435,6 +451,24 @@ def _import_locked(
         found = [c for c in found if c.rel in sums]
     if len(found) > cfg.max_files:
         raise ImportFailed(f"{len(found)} files is more than max_files={cfg.max_files}")
+
+    result.fingerprint = _fingerprint(mode, found, manifest_path if sums is not None else None)
+    current = store.current()
+    if (
+        not force
+        and current is not None
+        and _read_fingerprint(store)
+        == (
+            current.name,
+            result.fingerprint,
+        )
+    ):
+        result.version = current.name
+        result.notes.append(
+            f"stick unchanged since it made the live library {current.name}; nothing to do "
+            "(kiosk import --force copies it again)"
+        )
+        return None
 
     store.adopt_plain_root()
     current = store.current()
@@ -520,6 +554,35 @@ def _import_locked(
     except BaseException:
         remove_tree(staging)
         raise
+
+
+FINGERPRINT = ".last-import.json"
+
+
+def _fingerprint(mode: str, found: list[Candidate], manifest: Path | None) -> str:
+    h = hashlib.sha256(mode.encode())
+    for c in sorted(found, key=lambda c: c.rel):
+        h.update(f"\0{c.rel}\0{c.size}\0{c.mtime_ns}".encode("utf-8", "surrogateescape"))
+    if manifest is not None:
+        h.update(manifest.read_bytes())
+    return h.hexdigest()
+
+
+def _read_fingerprint(store: LibraryStore) -> tuple[str, str] | None:
+    try:
+        data = json.loads((store.dir / FINGERPRINT).read_text())
+        return str(data["version"]), str(data["fingerprint"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _write_fingerprint(store: LibraryStore, version: str, fingerprint: str) -> None:
+    tmp = store.dir / (FINGERPRINT + ".tmp")
+    try:
+        tmp.write_text(json.dumps({"version": version, "fingerprint": fingerprint}))
+        os.replace(tmp, store.dir / FINGERPRINT)
+    except OSError as exc:  # only costs a repeat copy next time
+        log.warning("could not record the import fingerprint: %s", exc)
 
 
 def _remove_empty_dirs(top: Path) -> None:

@@ -116,8 +116,18 @@ class LibraryStore:
     # -- locking and repair ----------------------------------------------------------------
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
+        created = not self.dir.exists()
         self.dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+        lock = self.dir / LOCK_NAME
+        # flock needs no write access: a lock file left by root still works for kiosk.
+        fd = os.open(lock, os.O_RDONLY | os.O_CREAT, 0o644)
+        if os.geteuid() == 0:
+            # Run by hand as root: keep the store owned by the service user, or its own
+            # imports could not write here later.
+            owner = os.stat(self.dir.parent)
+            for p in [self.dir, lock] if created else [lock]:
+                with contextlib.suppress(OSError):
+                    os.chown(p, owner.st_uid, owner.st_gid)
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

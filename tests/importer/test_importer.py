@@ -251,6 +251,21 @@ def test_merge_keeps_library_and_stick_wins(stick, lib, cfg):
     assert (first / "happy/sun.wav").read_bytes() == (stick / "happy/sun.wav").read_bytes()
 
 
+def test_unchanged_stick_is_not_copied_again(stick, lib, cfg):
+    first = run_import(stick, lib, cfg)
+    assert first.ok and first.files == 3
+    again = run_import(stick, lib, cfg)  # a stick left plugged in, seen again at boot
+    assert again.ok and again.files == 0 and again.version == first.version
+    assert "nothing to do" in again.summary()
+    forced = run_import(stick, lib, cfg, force=True)
+    assert forced.ok and forced.files == 3 and forced.version != first.version
+    make_wav(stick / "sad" / "new.wav")
+    changed = run_import(stick, lib, cfg)
+    assert changed.ok and changed.files == 4
+    assert run_rollback(lib, cfg).ok  # after a rollback the same stick imports again
+    assert run_import(stick, lib, cfg).files == 4
+
+
 def test_rollback_toggles_and_old_versions_are_pruned(stick, lib, cfg):
     original = tree(lib.music_root)
     assert run_import(stick, lib, cfg).ok
@@ -260,7 +275,7 @@ def test_rollback_toggles_and_old_versions_are_pruned(stick, lib, cfg):
     r = run_rollback(lib, cfg)
     assert r.ok and tree(lib.music_root) == imported
     for _ in range(3):
-        assert run_import(stick, lib, cfg).ok
+        assert run_import(stick, lib, cfg, force=True).ok
     store = LibraryStore(lib.music_root, lib.library_dir)
     assert len(store.versions()) == 2  # live + previous only
 

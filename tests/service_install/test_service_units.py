@@ -98,7 +98,8 @@ def test_import_unit_mounts_read_only_and_parses_unprivileged():
     mount = s["ExecStartPre"][0]
     assert mount.startswith("+") and "ro,nosuid,nodev,noexec" in mount
     assert s["ExecStart"][0].startswith("/opt/kiosk/venv/bin/kiosk import --if-present")
-    assert s["ExecStopPost"][0].startswith("+/bin/umount")
+    assert s["ExecStopPost"][0].startswith("-+/bin/umount")
+    assert "findmnt" in mount  # never re-mounts the system's own USB boot disk
     assert s["BindsTo"] == ["dev-%i.device"]  # a pulled stick stops the import
 
 
