@@ -118,3 +118,14 @@ def test_udev_rule_only_starts_the_unit():
     ):
         assert part in line
     assert "RUN" not in line  # udev kills long RUN jobs and forbids mounts
+
+
+def test_import_unit_shell_parses():
+    """The mount script as systemd hands it to sh ($$ -> $, %I -> the device)."""
+    s = unit_settings(SYSTEMD / "kiosk-import@.service")
+    cmd = s["ExecStartPre"][0].lstrip("+")
+    assert cmd.startswith("/bin/sh -c '") and cmd.endswith("'")
+    script = cmd[len("/bin/sh -c '") : -1].replace("$$", "$").replace("%I", "sda1")
+    script = script.replace("%i", "sda1")
+    r = subprocess.run(["sh", "-n", "-c", script], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
