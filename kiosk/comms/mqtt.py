@@ -226,6 +226,15 @@ class MqttFrontend:
             return
         if self._unsubscribe:
             self._unsubscribe()
+        # The unfinished interval is queued too (sent now or after the next start), and a
+        # connected kiosk gets a moment to hand the outbox over before it says goodbye.
+        if self.stats.pending_samples:
+            self.publish_stats()
+        if self._connected.is_set() and self.outbox is not None:
+            end = time.monotonic() + min(timeout, 2.0)
+            while len(self.outbox) and self._connected.is_set() and time.monotonic() < end:
+                time.sleep(0.02)
+                self._flush_acks()
         self._stop.set()
         # When the queue is full the worker still sees _stop after its current command.
         with contextlib.suppress(queue.Full):

@@ -91,6 +91,11 @@ class StatsAggregator:
             if data.get("camera_ok") is False:
                 self._camera_errors += 1
 
+    @property
+    def pending_samples(self) -> int:
+        with self._lock:
+            return self._samples
+
     def _cpu_percent(self) -> float | None:
         now = _read_cpu_times()
         prev, self._cpu_prev = self._cpu_prev, now

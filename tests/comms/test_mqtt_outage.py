@@ -139,3 +139,15 @@ def test_last_will_marks_a_killed_kiosk_offline(broker, watch, tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_stop_sends_the_unfinished_interval(broker, watch, frontend):
+    api = FakeApi()
+    w = watch(broker.port, ["kiosk/k1/stats", "kiosk/k1/availability"])
+    fe = frontend(api, broker.port)  # stats_interval_s is an hour
+    wait_until(lambda: fe.ready)
+    api.events.emit(Event("sample", {"faces": 3, "emotions": {"happy": 3}}, time.time()))
+    fe.stop()
+    m = w.wait(lambda m: m.topic.endswith("/stats"))
+    assert json.loads(m.payload)["faces"] == 3 and len(fe.outbox) == 0
+    w.wait(lambda m: m.payload == b"offline")
