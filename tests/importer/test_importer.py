@@ -317,3 +317,36 @@ def test_library_dir_inside_music_root_is_refused(tmp_path, stick, cfg):
     paths = Paths(tmp_path / "m", tmp_path / "m" / "lib")
     result = run_import(stick, paths, cfg)
     assert not result.ok and "must not be inside" in result.error
+
+
+@pytest.fixture
+def small_fs(tmp_path):
+    """A real 2 MB tmpfs (needs root/CAP_SYS_ADMIN; skipped elsewhere)."""
+    import subprocess
+
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    r = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m", "kiosk-test", str(mnt)], capture_output=True
+    )
+    if r.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (not root)")
+    yield mnt
+    subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def test_really_full_file_system(small_fs, stick):
+    lib = Paths(small_fs / "music", small_fs / "library")
+    make_wav(lib.music_root / "calm" / "old.wav")
+    before = tree(lib.music_root)
+    for i in range(8):  # ~1.3 MB more than fits
+        make_wav(stick / "happy" / f"big{i}.wav", seconds=20, rate=8000)
+    cfg = ImportConfig(min_free_mb=0)
+    result = run_import(stick, lib, cfg)
+    assert not result.ok and "not enough space" in result.error
+    # The free-space check lies (another writer filled the disk meanwhile): real ENOSPC.
+    result = run_import(stick, lib, cfg, disk_free=lambda _p: 10**12)
+    assert not result.ok and "out of space" in result.error
+    assert tree(lib.music_root) == before
+    assert not list(lib.library_dir.glob(".staging-*"))
+    assert not list(lib.library_dir.glob("*/**/*.part"))
