@@ -165,13 +165,18 @@ vision:
     model: $OPT/models/face_detection_full_range.tflite
   classifier:
     model: $OPT/models/fer_emotion_quantized.tflite
+music:
+  root: $STATE/music
+player:
+  # A system service cannot reach PulseAudio/PipeWire: play straight to ALSA.
+  # Pick the card with alsa_device (list: aplay -L), e.g. plughw:CARD=Headphones
+  aout: alsa
 service:
   state_dir: $STATE
 mqtt:
   enabled: false
   outbox_path: $STATE/mqtt-outbox.sqlite
 usb_import:
-  music_root: $STATE/music
   library_dir: $STATE/library
 EOF
   mv "$CONFIG.new" "$CONFIG"

@@ -142,18 +142,17 @@ def _tone_wav(path: Path, seconds: float = 0.4) -> None:
 
 
 def player_aout(loaded) -> tuple[str | None, list[str]]:
-    """The configured VLC audio output and extra options (the player section owns them)."""
+    """The VLC audio output and options the player would use (player section)."""
     player = getattr(loaded.config, "player", None)
-    aout = getattr(player, "aout", None) or getattr(player, "audio_output", None)
-    args: list[str] = []
-    device = getattr(player, "audio_device", None) or getattr(player, "device", None)
-    if aout == "alsa" and device:
-        args.append(f"--alsa-audio-device={device}")
+    aout = getattr(player, "aout", None)
+    args = list(getattr(player, "vlc_args", None) or [])
+    if aout == "alsa" and getattr(player, "alsa_device", None):
+        args.append(f"--alsa-audio-device={player.alsa_device}")
     if aout == "afile":
-        out = getattr(player, "audiofile", None) or getattr(player, "audio_file", None)
-        if out:
-            args.append(f"--audiofile-file={loaded.resolve(out)}")
-    return aout, args
+        wav = getattr(player, "wav_path", None)
+        out = loaded.resolve(wav) if wav else Path(tempfile.gettempdir()) / "kiosk-check.wav"
+        args.append(f"--audiofile-file={out}")
+    return (None if aout in (None, "auto") else aout), args
 
 
 def check_audio(aout: str | None, extra: list[str] | None = None, timeout_s: float = 6.0) -> Check:
@@ -255,7 +254,8 @@ def check_music(loaded, max_probe: int = 40) -> Check:
     from kiosk.music.audio_probe import probe
 
     root = music_root(loaded)
-    exts = set(loaded.config.usb_import.extensions)
+    exts = set(getattr(loaded.config.music, "extensions", None) or [])
+    exts = exts or set(loaded.config.usb_import.extensions)
     fix = (
         f"put music in {root}/<playlist>/ (playlists: mood names from the policy section), "
         "e.g. with a USB stick holding kiosk-music/<playlist>/<files>, or `kiosk import PATH`"

@@ -60,6 +60,12 @@ def test_audio_tone_reaches_the_output_file(tmp_path):
     assert abs(peak_hz - 440) < 10, peak_hz
 
 
+def test_player_section_picks_the_output(tmp_path):
+    loaded = load_config(config(tmp_path, "player:\n  aout: alsa\n  alsa_device: plughw:1,0\n"))
+    assert check.player_aout(loaded) == ("alsa", ["--alsa-audio-device=plughw:1,0"])
+    assert check.player_aout(load_config(config(tmp_path)))[0] is None  # auto: VLC default
+
+
 def test_audio_output_that_cannot_open_fails_with_a_fix():
     c = check.check_audio("no_such_output")
     assert not c.ok and c.required
@@ -124,10 +130,12 @@ def test_cli_json_and_exit_codes(tmp_path):
     cfg = config(tmp_path)
     for name in ("happy", "calm"):
         write_wav(tmp_path / "music" / name / "a.wav")
-    r = kiosk("--json", "--skip", "audio", "-c", str(cfg))
+    with cfg.open("a") as f:
+        f.write(f"player:\n  aout: afile\n  wav_path: {tmp_path}/out.wav\n")
+    r = kiosk("--json", "-c", str(cfg))
     out = json.loads(r.stdout)
     names = [c["name"] for c in out["checks"]]
-    assert names == ["config", "camera", "models", "music", "mqtt", "disk", "clock"]
+    assert names == ["config", "camera", "models", "audio", "music", "mqtt", "disk", "clock"]
     assert all(set(c) == {"name", "ok", "required", "detail", "fix"} for c in out["checks"])
     assert r.returncode == (0 if out["ok"] else 1)
     assert out["ok"], out  # demo camera, real models, real music: everything required works

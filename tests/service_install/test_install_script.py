@@ -66,7 +66,8 @@ def test_install_twice_then_uninstall(tmp_path):
     assert cfg.vision.classifier.model == "/opt/kiosk/models/fer_emotion_quantized.tflite"
     assert cfg.mqtt.enabled is False
     assert cfg.mqtt.outbox_path.startswith("/var/lib/kiosk/")
-    assert cfg.usb_import.music_root == "/var/lib/kiosk/music"
+    assert cfg.music.root == "/var/lib/kiosk/music" and cfg.usb_import.music_root is None
+    assert cfg.player.aout == "alsa"  # no PulseAudio/PipeWire for a system service
     assert cfg.usb_import.library_dir == "/var/lib/kiosk/library"
     assert oct((root / "etc/kiosk/config.yaml").stat().st_mode & 0o777) == "0o640"
 
