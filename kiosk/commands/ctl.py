@@ -144,7 +144,7 @@ class _Session:
                     result.setdefault("kiosk_id", kid)
                     self.results.append(result)
 
-    def open(self, timeout: float) -> str | None:
+    def open(self, timeout: float, settle: bool = True) -> str | None:
         try:
             self.client.connect(self.cfg.host, self.cfg.port, self.cfg.keepalive_s)
         except OSError as exc:
@@ -154,7 +154,7 @@ class _Session:
             return f"broker {self.cfg.host}:{self.cfg.port} refused: {self.refused or 'timeout'}"
         self.subscribed.wait(timeout)
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        while settle and time.monotonic() < deadline:
             with self.lock:
                 quiet = time.monotonic() - self.last_msg
             if quiet >= RETAINED_SETTLE_S:
@@ -198,7 +198,9 @@ def _run(args: argparse.Namespace) -> int:
     except (PasswordError, OSError, ValueError) as exc:
         print(f"kiosk ctl: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    error = session.open(args.timeout)
+    # Only a fan-out needs the fleet's retained state (to know whom to wait for).
+    fan_out = listing or args.target == "all" or args.target.startswith("group:")
+    error = session.open(args.timeout, settle=fan_out)
     if error:
         print(f"kiosk ctl: {error}", file=sys.stderr)
         session.client.loop_stop()
