@@ -130,6 +130,12 @@ def discovery_messages(topics: Topics, discovery_prefix: str) -> list[tuple[str,
         )
     out = []
     for component, obj, cfg in entities:
-        payload = {**cfg, **common, "unique_id": f"{uid}_{obj}", "object_id": f"{uid}_{obj}"}
+        # default_entity_id replaced object_id (deprecated in HA 2025.10, gone in 2026.4).
+        payload = {
+            **cfg,
+            **common,
+            "unique_id": f"{uid}_{obj}",
+            "default_entity_id": f"{component}.{uid}_{obj}",
+        }
         out.append((f"{discovery_prefix}/{component}/{kid}/{obj}/config", payload))
     return out

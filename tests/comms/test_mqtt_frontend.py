@@ -157,6 +157,7 @@ def test_discovery_and_birth_message(broker, watch, frontend):
         assert cfg["availability_topic"] == "kiosk/k1/availability"
         assert cfg["device"]["identifiers"] == ["kiosk_k1"] and cfg["device"]["name"]
         ids.add(cfg["unique_id"])
+        assert cfg["default_entity_id"] == f"{comp}.{cfg['unique_id']}"
         if "command_topic" in cfg:
             assert cfg["command_topic"].startswith("kiosk/k1/cmd/")
     assert len(ids) == len(configs)
