@@ -75,7 +75,7 @@ def discovery_messages(topics: Topics, discovery_prefix: str) -> list[tuple[str,
                     "{% set t = value_json.track %}{{ (t.title or t.path) if t else 'nothing' }}"
                 ),
                 "json_attributes_topic": topics.state,
-                "json_attributes_template": "{{ value_json.track | tojson }}",
+                "json_attributes_template": "{{ (value_json.track or {}) | tojson }}",
                 "icon": "mdi:music",
             },
         ),
