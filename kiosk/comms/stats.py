@@ -91,6 +91,11 @@ class StatsAggregator:
             if data.get("camera_ok") is False:
                 self._camera_errors += 1
 
+    def add_camera_error(self) -> None:
+        """A camera fault event (the core reports faults apart from samples)."""
+        with self._lock:
+            self._camera_errors += 1
+
     @property
     def pending_samples(self) -> int:
         with self._lock:

@@ -131,10 +131,11 @@ def test_stats_aggregate_one_interval_then_reset():
     agg.add({"faces": 2, "emotions": {"happy": 2}, "inference_ms": 10.0, "camera_ok": True})
     agg.add({"faces": 1, "emotions": {"sad": 1, "happy": 0}, "inference_ms": 30.0})
     agg.add({"faces": "many", "emotions": ["junk"], "inference_ms": -1, "camera_ok": False})
+    agg.add_camera_error()
     s = agg.take()
     assert s["samples"] == 3 and s["faces"] == 3 and s["max_faces"] == 2
     assert s["emotions"]["happy"] == 2 and s["emotions"]["sad"] == 1
-    assert s["emotions"]["neutral"] == 0 and s["camera_errors"] == 1
+    assert s["emotions"]["neutral"] == 0 and s["camera_errors"] == 2
     assert s["inference_ms"] == {"mean": 20.0, "max": 30.0}
     assert len(s["cpu"]["load"]) == 3 and s["uptime_s"] >= 0
     json.dumps(s)
