@@ -455,9 +455,9 @@ class MqttFrontend:
         elif kind == "stats":
             self._core_stats = dict(event.data)
         else:
-            if kind == "fault" and event.data.get("component") == "camera":
-                if event.data.get("ok") is False:
-                    self.stats.add_camera_error()
+            data = event.data
+            if kind == "fault" and data.get("component") == "camera" and data.get("ok") is False:
+                self.stats.add_camera_error()
             self._state_dirty.set()
 
     def _on_mood(self, event: Event) -> None:
