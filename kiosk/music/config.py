@@ -1,11 +1,142 @@
 """Config for the music library and the player. (Owned by the music/player work.)"""
 
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
 from kiosk.settings_base import Section
+
+AUDIO_EXTENSIONS = (".mp3", ".ogg", ".oga", ".opus", ".flac", ".wav", ".m4a", ".aac")
 
 
 class MusicConfig(Section):
-    """Music library."""
+    """Music library: one folder per playlist under ``root``."""
+
+    root: str = Field(
+        "music",
+        min_length=1,
+        description=(
+            "Folder holding one sub-folder per playlist (music/<playlist>/...; sub-folders "
+            "inside a playlist count too). Relative paths resolve against this file's folder. "
+            "May be a symlink (the USB importer swaps it atomically); it is re-resolved on "
+            "every check."
+        ),
+    )
+    extensions: list[str] = Field(
+        list(AUDIO_EXTENSIONS),
+        min_length=1,
+        description="File name endings treated as audio (case-insensitive). Everything "
+        "else (covers, playlists, text, hidden files) is ignored.",
+    )
+
+    @field_validator("extensions")
+    @classmethod
+    def _dotted(cls, v: list[str]) -> list[str]:
+        out = []
+        for ext in v:
+            e = ext.strip().lower()
+            if not e or "/" in e or e in (".", ".."):
+                raise ValueError(f"{ext!r} is not a file extension like '.mp3'")
+            out.append(e if e.startswith(".") else "." + e)
+        return out
 
 
 class PlayerConfig(Section):
-    """Audio player."""
+    """Audio player (VLC, or ``null`` for development)."""
+
+    backend: Literal["vlc", "null"] = Field(
+        "vlc",
+        description="'vlc' plays through libvlc (apt install libvlc5 vlc-plugin-base); "
+        "'null' plays nothing and only keeps state (development, tests).",
+    )
+    volume: int = Field(
+        60, ge=0, le=100, description="Start volume 0-100 (clamped to min/max_volume)."
+    )
+    min_volume: int = Field(
+        10,
+        ge=0,
+        le=100,
+        description="Lowest volume any command or schedule can set, so the shop is never "
+        "silent by mistake. 0 allows silence.",
+    )
+    max_volume: int = Field(
+        90,
+        ge=0,
+        le=100,
+        description="Highest volume any command or schedule can set (protects speakers and "
+        "neighbours).",
+    )
+    crossfade_s: float = Field(
+        3.0,
+        ge=0,
+        le=30,
+        description="Playlist switches fade the old music down and the new one up over this "
+        "many seconds, both playing at once. 0: cut.",
+    )
+    shuffle: bool = Field(
+        True,
+        description="Shuffle each playlist: every track plays once before any repeats, and "
+        "never the same track twice in a row. false: folder order.",
+    )
+    retry_failed_s: float = Field(
+        30.0,
+        ge=1,
+        le=3600,
+        description="When every file of a playlist fails to play, try the playlist again "
+        "after this many seconds (a fault is reported meanwhile).",
+    )
+    stall_s: float = Field(
+        4.0,
+        ge=1,
+        le=60,
+        description="A track that neither plays nor ends for this long is skipped, so a "
+        "stuck file never leaves the shop silent for longer.",
+    )
+    aout: str = Field(
+        "auto",
+        pattern=r"^[a-z0-9_]+$",
+        description=(
+            "VLC audio output. 'auto': VLC's default, or 'afile' into wav_path when the "
+            "machine has no sound card (containers, CI). 'alsa' for systemd services (use "
+            "alsa_device); 'pulse' for a desktop session; 'afile' writes wav_path."
+        ),
+    )
+    alsa_device: str | None = Field(
+        None,
+        description="ALSA device for aout 'alsa', e.g. 'default', 'hw:1,0' or "
+        "'plughw:CARD=Headphones'. null: ALSA's default. Lists: `aplay -L`.",
+    )
+    wav_path: str | None = Field(
+        None,
+        description=(
+            "WAV file for aout 'afile' and for the no-sound-card fallback. VLC rewrites it "
+            "for every track, so it never grows past one track; it ignores the volume. null: "
+            "kiosk-audio-<uid>.wav in the temp folder. Relative paths resolve against this "
+            "file's folder."
+        ),
+    )
+    vlc_args: list[str] = Field(
+        [],
+        description="Extra libvlc options, e.g. ['--audio-filter=normvol'] to even out "
+        "loudness. Must start with '--'.",
+    )
+
+    @field_validator("vlc_args")
+    @classmethod
+    def _options(cls, v: list[str]) -> list[str]:
+        for arg in v:
+            if not arg.startswith("--") or "\n" in arg:
+                raise ValueError(f"{arg!r} is not a libvlc option like '--audio-filter=normvol'")
+        return v
+
+    @model_validator(mode="after")
+    def _limits(self) -> PlayerConfig:
+        if self.min_volume > self.max_volume:
+            raise ValueError(f"min_volume {self.min_volume} is above max_volume {self.max_volume}")
+        return self
+
+    def clamp(self, level: float) -> int:
+        """A volume request limited to ``min_volume..max_volume``."""
+        return int(max(self.min_volume, min(self.max_volume, round(level))))

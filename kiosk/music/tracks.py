@@ -1,0 +1,74 @@
+"""A track of the music library and how its "now playing" text is read from tags."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+# "Artist - Title" in a file name, optionally behind a track number ("03 - ", "03. ").
+_NUMBER = re.compile(r"^\s*\d{1,3}\s*[-._)]?\s+")
+
+
+@dataclass(frozen=True)
+class Track:
+    """One playable file. ``title``/``artist`` come from tags, else from the file name."""
+
+    path: Path
+    title: str
+    artist: str | None = None
+    duration_s: float | None = None
+
+    @property
+    def display(self) -> str:
+        return f"{self.artist} - {self.title}" if self.artist else self.title
+
+
+def names_from_filename(path: Path) -> tuple[str, str | None]:
+    """(title, artist) guessed from ``[NN] [Artist - ]Title.ext``."""
+    stem = _NUMBER.sub("", path.stem).replace("_", " ").strip() or path.stem
+    if " - " in stem:
+        artist, title = stem.split(" - ", 1)
+        if artist.strip() and title.strip():
+            return title.strip(), artist.strip()
+    return stem, None
+
+
+def _first(tags: object, key: str) -> str | None:
+    try:
+        value = tags[key]  # type: ignore[index]
+    except Exception:
+        return None
+    if isinstance(value, (list, tuple)):
+        value = value[0] if value else None
+    text = str(value).strip() if value is not None else ""
+    return text[:200] or None  # a hostile tag must not flood logs and MQTT
+
+
+def read_track(path: Path) -> Track:
+    """Read tags with mutagen; any tag problem falls back to the file name.
+
+    A file whose tags cannot be read may still play, so it is never dropped here; the player
+    skips files that really cannot play.
+    """
+    title, artist = names_from_filename(path)
+    duration: float | None = None
+    try:
+        import mutagen
+
+        audio = mutagen.File(path, easy=True)
+    except Exception as exc:  # mutagen raises many types on damaged or odd files
+        log.debug("no tags in %s: %s", path, exc)
+        audio = None
+    if audio is not None:
+        tags = getattr(audio, "tags", None)
+        if tags is not None:
+            title = _first(tags, "title") or title
+            artist = _first(tags, "artist") or artist
+        length = getattr(getattr(audio, "info", None), "length", None)
+        if isinstance(length, (int, float)) and length > 0:
+            duration = float(length)
+    return Track(path=path, title=title, artist=artist, duration_s=duration)

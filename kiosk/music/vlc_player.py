@@ -1,0 +1,177 @@
+"""The ``vlc`` backend: two libvlc media players ("decks") on one libvlc instance.
+
+python-vlc is imported only here, so a machine without libvlc can still run the null
+backend, the simulation and the tests that need no audio. Everything is polled from the
+daemon thread (plus the short-lived ramp thread, under the same lock); no libvlc event
+callbacks are used, because calling back into libvlc from its own event thread deadlocks.
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from kiosk.music.config import PlayerConfig
+from kiosk.music.decks import Deck, DeckPlayer
+from kiosk.music.player import Clock, PlayerError, default_wav_path
+from kiosk.music.tracks import Track
+
+log = logging.getLogger("kiosk.music.player")
+
+BASE_ARGS = [
+    "--no-video",
+    "--quiet",
+    "--ignore-config",  # a desktop user's vlcrc must not change the shop's sound
+    "--no-metadata-network-access",  # never look up covers or tags online
+]
+INSTALL_HINT = (
+    "install it with `sudo apt install libvlc5 vlc-plugin-base` (and `pip install python-vlc`), "
+    "or set player.backend: null to run without sound"
+)
+
+
+def load_vlc() -> Any:
+    """Import python-vlc, or raise ``PlayerError`` that says how to install libvlc."""
+    try:
+        import vlc
+
+        vlc.libvlc_get_version()  # python-vlc imports without libvlc and fails on first use
+    except Exception as exc:  # ImportError, OSError, NameError, AttributeError...
+        raise PlayerError(f"libvlc is not available ({exc}); {INSTALL_HINT}") from None
+    return vlc
+
+
+def has_sound_output() -> bool:
+    """A playback device or a sound server this process could reach."""
+    if glob.glob("/dev/snd/pcmC*D*p"):
+        return True
+    if os.environ.get("PULSE_SERVER"):
+        return True
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    return bool(runtime) and any(
+        os.path.exists(os.path.join(runtime, name)) for name in ("pulse/native", "pipewire-0")
+    )
+
+
+def output_args(
+    cfg: PlayerConfig, base_dir: Path | None = None, force_file: bool = False
+) -> tuple[list[str], str]:
+    """libvlc options for the configured output and a short description of it."""
+    aout = cfg.aout
+    if force_file or (aout == "auto" and not has_sound_output()):
+        aout = "afile"
+    if aout == "auto":
+        return [], "default"
+    if aout == "afile":
+        wav = Path(os.path.expanduser(cfg.wav_path)) if cfg.wav_path else default_wav_path()
+        if not wav.is_absolute():
+            wav = (base_dir or Path.cwd()) / wav
+        try:
+            wav.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise PlayerError(f"cannot create the folder of player.wav_path {wav}: {exc}") from None
+        return ["--aout=afile", f"--audiofile-file={wav}"], f"afile:{wav}"
+    if aout == "alsa" and cfg.alsa_device:
+        return ["--aout=alsa", f"--alsa-audio-device={cfg.alsa_device}"], f"alsa:{cfg.alsa_device}"
+    return [f"--aout={aout}"], aout
+
+
+class VlcPlayer(DeckPlayer):
+    backend = "vlc"
+
+    def __init__(
+        self, cfg: PlayerConfig, clock: Clock | None = None, base_dir: Path | None = None
+    ) -> None:
+        super().__init__(cfg, clock)
+        self._vlc = load_vlc()
+        self._base_dir = base_dir
+        self._fallback = False
+        self._instance: Any = None
+        self._mps: list[Any] = []
+        self._out = ""
+        self._open_output(force_file=False)
+
+    def _open_output(self, force_file: bool) -> None:
+        args, self._out = output_args(self.cfg, self._base_dir, force_file)
+        if self._out.startswith("afile:") and self.cfg.aout == "auto":
+            self._fallback = True
+            log.warning(
+                "no sound card or sound server found; writing the audio to %s instead "
+                "(set player.aout to choose an output)",
+                self._out[len("afile:") :],
+            )
+        instance = self._vlc.Instance([*BASE_ARGS, *args, *self.cfg.vlc_args])
+        if instance is None:
+            raise PlayerError(
+                f"libvlc refused the options {args + self.cfg.vlc_args}; check player.aout "
+                f"and player.vlc_args ({INSTALL_HINT})"
+            )
+        self._instance = instance
+        self._mps = [instance.media_player_new() for _ in self._decks]
+        log.info("VLC %s ready, output %s", self._vlc.libvlc_get_version().decode(), self._out)
+
+    def _output_dead(self, now: float) -> None:
+        if self.cfg.aout != "auto" or self._fallback:
+            log.warning("tracks end faster than real time: output %s drops them", self._out)
+            return
+        log.warning("the default audio output does not play; switching to a WAV file")
+        for deck in self._decks:
+            self._retire(deck, 0.0, now)
+        self._release()
+        self._open_output(force_file=True)
+
+    # -- deck hooks -------------------------------------------------------------------------
+
+    def _start(self, deck: Deck, track: Track, level: int) -> bool:
+        mp = self._mps[deck.index]
+        try:
+            media = self._instance.media_new_path(str(track.path))
+        except Exception as exc:  # e.g. a file name that is not valid text
+            log.warning("cannot open %r: %s", track.path, exc)
+            return False
+        if media is None:
+            return False
+        mp.set_media(media)
+        media.release()  # the player holds its own reference
+        mp.audio_set_volume(level)
+        return mp.play() == 0
+
+    def _halt(self, deck: Deck) -> None:
+        self._mps[deck.index].stop()
+
+    def _set_level(self, deck: Deck, level: int) -> bool:
+        return self._mps[deck.index].audio_set_volume(level) == 0
+
+    def _set_pause(self, deck: Deck, paused: bool) -> None:
+        self._mps[deck.index].set_pause(1 if paused else 0)
+
+    def _status(self, deck: Deck) -> tuple[str, float, float]:
+        mp = self._mps[deck.index]
+        st = self._vlc.State
+        state = mp.get_state()
+        if state in (st.Playing, st.Paused):
+            kind = "playing"
+        elif state == st.Ended:
+            kind = "ended"
+        elif state == st.Error:
+            kind = "error"
+        elif state in (st.Opening, st.Buffering):
+            kind = "opening"
+        else:
+            kind = "idle"
+        return kind, max(0, mp.get_time()) / 1000.0, max(0, mp.get_length()) / 1000.0
+
+    def _output(self) -> str:
+        return self._out
+
+    def _release(self) -> None:
+        for mp in self._mps:
+            mp.stop()
+            mp.release()
+        self._mps = []
+        if self._instance is not None:
+            self._instance.release()
+            self._instance = None
