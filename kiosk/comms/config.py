@@ -134,10 +134,10 @@ class MqttConfig(Section):
     max_payload_bytes: int = Field(
         4096, ge=64, le=1_048_576, description="Larger command payloads are refused."
     )
-    reconnect_min_s: float = Field(
-        1.0, gt=0, le=600, description="First reconnect delay; it doubles up to the maximum."
+    reconnect_min_s: int = Field(
+        1, ge=1, le=600, description="First reconnect delay (s); it doubles up to the maximum."
     )
-    reconnect_max_s: float = Field(60.0, gt=0, le=3600, description="Longest reconnect delay.")
+    reconnect_max_s: int = Field(60, ge=1, le=3600, description="Longest reconnect delay (s).")
     discovery: bool = Field(
         True, description="Publish Home Assistant MQTT discovery (when MQTT is enabled)."
     )

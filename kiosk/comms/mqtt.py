@@ -271,9 +271,7 @@ class MqttFrontend:
         client = new_client(self.cfg, self._client_id, self.loaded.resolve)
         self._tls = tls_context(self.cfg, self.loaded.resolve)  # for probe()
         client.will_set(self.topics.availability, "offline", qos=1, retain=True)
-        client.reconnect_delay_set(
-            max(1, round(self.cfg.reconnect_min_s)), max(1, round(self.cfg.reconnect_max_s))
-        )
+        client.reconnect_delay_set(self.cfg.reconnect_min_s, self.cfg.reconnect_max_s)
         client.on_connect = self._on_connect
         client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
@@ -288,9 +286,7 @@ class MqttFrontend:
         self.counters["connect_failures"] += 1
         if self._failure_logged != key:
             self._failure_logged = key
-            log.error(
-                msg + " (retrying with back-off up to %ds)", *args, round(self.cfg.reconnect_max_s)
-            )
+            log.error(msg + " (retrying with back-off up to %ds)", *args, self.cfg.reconnect_max_s)
         else:
             log.debug(msg, *args)
 
