@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from kiosk.commands._common import add_config_arg
+from kiosk.commands.import_cmd import add_installed_config_arg, installed_default
 
 CHECK_NAMES = ("config", "camera", "models", "audio", "music", "mqtt", "disk", "clock")
 MIN_YEAR = 2024
@@ -48,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--skip", default="", metavar="NAMES", help=f"comma list from {','.join(CHECK_NAMES)}"
     )
-    add_config_arg(p)
+    add_installed_config_arg(p)
     p.set_defaults(func=run)
 
 
@@ -143,16 +143,17 @@ def _tone_wav(path: Path, seconds: float = 0.4) -> None:
 
 def player_aout(loaded) -> tuple[str | None, list[str]]:
     """The VLC audio output and options the player would use (player section)."""
-    player = getattr(loaded.config, "player", None)
-    aout = getattr(player, "aout", None)
-    args = list(getattr(player, "vlc_args", None) or [])
-    if aout == "alsa" and getattr(player, "alsa_device", None):
-        args.append(f"--alsa-audio-device={player.alsa_device}")
-    if aout == "afile":
-        wav = getattr(player, "wav_path", None)
-        out = loaded.resolve(wav) if wav else Path(tempfile.gettempdir()) / "kiosk-check.wav"
-        args.append(f"--audiofile-file={out}")
-    return (None if aout in (None, "auto") else aout), args
+    player = loaded.config.player
+    try:
+        # The player's own choice, so the tone goes exactly where the music will.
+        from kiosk.music.vlc_player import output_args
+
+        opts, _desc = output_args(player, loaded.base_dir)
+    except ImportError:
+        opts = [] if player.aout == "auto" else [f"--aout={player.aout}"]
+    aout = next((o.split("=", 1)[1] for o in opts if o.startswith("--aout=")), None)
+    extra = [o for o in opts if not o.startswith("--aout=")]
+    return aout, extra + list(player.vlc_args)
 
 
 def check_audio(aout: str | None, extra: list[str] | None = None, timeout_s: float = 6.0) -> Check:
@@ -230,6 +231,18 @@ def check_audio(aout: str | None, extra: list[str] | None = None, timeout_s: flo
     return Check("audio", True, True, f"VLC played a {tone_s:g} s test tone via {name}")
 
 
+def audio_check(loaded, aout: str | None, extra: list[str]) -> Check:
+    result = check_audio(aout, extra)
+    if result.ok and aout == "afile" and loaded.config.player.aout == "auto":
+        # player.aout auto found no sound card or server and falls back to a WAV file:
+        # fine for the demo, a silent shop for a real install.
+        result.ok = False
+        result.required = loaded.path is not None
+        result.detail = "no sound card or sound server found; " + result.detail
+        result.fix = "connect speakers/a USB sound card, then set player.aout: alsa"
+    return result
+
+
 def music_root(loaded) -> Path:
     from kiosk.music.importer import resolve_paths
 
@@ -252,6 +265,9 @@ def wanted_playlists(loaded) -> set[str]:
 
 def check_music(loaded, max_probe: int = 40) -> Check:
     from kiosk.music.audio_probe import probe
+
+    if loaded.path is None:
+        return Check("music", True, False, "built-in demo config: `kiosk run` generates demo music")
 
     root = music_root(loaded)
     exts = set(getattr(loaded.config.music, "extensions", None) or [])
@@ -375,7 +391,7 @@ def run_checks(loaded, skip: set[str]) -> list[Check]:
     plan: list[tuple[str, Callable[[], Check], float, str]] = [
         ("camera", lambda: check_camera(loaded), cam_timeout, CAMERA_FIX["opencv"]),
         ("models", lambda: check_models(loaded), 60, "reinstall the models"),
-        ("audio", lambda: check_audio(aout, extra), 20, "check the sound card and player.aout"),
+        ("audio", lambda: audio_check(loaded, aout, extra), 20, "check the sound card"),
         ("music", lambda: check_music(loaded), 60, "check the music folder"),
         ("mqtt", lambda: check_mqtt(loaded), 15, "check the broker"),
         ("disk", lambda: check_disk(loaded), 10, "check the disk"),
@@ -392,6 +408,7 @@ def run(args: argparse.Namespace) -> int:
     if unknown:
         print(f"kiosk check: unknown check(s) {sorted(unknown)}", file=sys.stderr)
         return 2
+    installed_default(args)
     try:
         loaded = load_config(args.config)
     except ConfigError as exc:
@@ -400,8 +417,6 @@ def run(args: argparse.Namespace) -> int:
         return 2
     source = str(loaded.path) if loaded.path else "built-in defaults"
     checks = [Check("config", True, True, f"valid: {source}")]
-    if loaded.path is None and os.path.exists("/etc/kiosk/config.yaml"):
-        checks[0].detail += " (the service uses /etc/kiosk/config.yaml: pass --config)"
     checks += run_checks(loaded, skip)
     _print(checks, args.json)
     return 0 if all(c.ok or not c.required for c in checks) else 1

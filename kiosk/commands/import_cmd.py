@@ -5,13 +5,35 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
 
-from kiosk.commands._common import add_config_arg, load_or_exit
+from kiosk.commands._common import load_or_exit
 
 log = logging.getLogger("kiosk.import")
+
+INSTALLED_CONFIG = "/etc/kiosk/config.yaml"
+
+
+def add_installed_config_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--config",
+        "-c",
+        default=None,
+        help=f"config.yaml (default: {INSTALLED_CONFIG} when it exists, else built-in)",
+    )
+
+
+def installed_default(args: argparse.Namespace) -> None:
+    """On an installed kiosk, act on the service's library and settings by default.
+
+    Without this, `kiosk import /media/stick` typed by hand would fill a library nobody
+    plays (the built-in defaults point inside the package).
+    """
+    if args.config is None and os.path.isfile(INSTALLED_CONFIG):
+        args.config = INSTALLED_CONFIG
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -36,7 +58,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="exit 0 quietly when PATH has no kiosk-music folder (used by the udev unit)",
     )
     p.add_argument("--json", action="store_true", help="print the result as one JSON object")
-    add_config_arg(p)
+    add_installed_config_arg(p)
     p.set_defaults(func=run)
 
 
@@ -59,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
     if logging.getLogger().level > logging.INFO:
         # The journal is the import's only report when udev started it: log progress.
         logging.getLogger("kiosk").setLevel(logging.INFO)
+    installed_default(args)
     loaded = load_or_exit(args)
     cfg = loaded.config.usb_import
     paths = resolve_paths(loaded)

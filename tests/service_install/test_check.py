@@ -63,7 +63,9 @@ def test_audio_tone_reaches_the_output_file(tmp_path):
 def test_player_section_picks_the_output(tmp_path):
     loaded = load_config(config(tmp_path, "player:\n  aout: alsa\n  alsa_device: plughw:1,0\n"))
     assert check.player_aout(loaded) == ("alsa", ["--alsa-audio-device=plughw:1,0"])
-    assert check.player_aout(load_config(config(tmp_path)))[0] is None  # auto: VLC default
+    wav = tmp_path / "o.wav"
+    loaded = load_config(config(tmp_path, f"player:\n  aout: afile\n  wav_path: {wav}\n"))
+    assert check.player_aout(loaded) == ("afile", [f"--audiofile-file={wav}"])
 
 
 def test_audio_output_that_cannot_open_fails_with_a_fix():
