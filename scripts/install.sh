@@ -96,7 +96,9 @@ else
       --shell /usr/sbin/nologin --comment "mood kiosk" "$USER_NAME"
   fi
   for g in video audio render; do
-    if getent group "$g" >/dev/null && ! id -nG "$USER_NAME" | tr ' ' '\n' | grep -qx "$g"; then
+    # The unit names all three in SupplementaryGroups=; a missing one would stop it starting.
+    getent group "$g" >/dev/null || { groupadd --system "$g" && log "created group $g"; }
+    if ! id -nG "$USER_NAME" | tr ' ' '\n' | grep -qx "$g"; then
       usermod -aG "$g" "$USER_NAME"
       log "added $USER_NAME to group $g"
     fi
