@@ -170,7 +170,7 @@ class Core:
         with self._locked():
             changed = self._refresh_available(force=False)
             if changed:
-                self._decide_and_apply(self.window.state(self.clock.monotonic()))
+                self._after_library_change()
             return changed
 
     def shutdown(self, fade_s: float) -> None:
@@ -271,7 +271,7 @@ class Core:
     def rescan_library(self) -> None:
         with self._locked():
             self._refresh_available(force=True)
-            self._decide_and_apply(self.window.state(self.clock.monotonic()))
+            self._after_library_change()
             self._emit("state", self._status().to_dict())
 
     # -- internals (lock held) --------------------------------------------------------------
@@ -319,6 +319,12 @@ class Core:
             root = getattr(self.library, "root", "music/")
             self._set_library_fault(f"no playable music under {root}")
         return changed
+
+    def _after_library_change(self) -> None:
+        d = self._decide_and_apply(self.window.state(self.clock.monotonic()))
+        if not d.changed and d.playlist is not None and not self._user_paused:
+            # Same playlist, new files: the player takes the fresh track list without a break.
+            self._play(d.playlist)
 
     def _set_library_fault(self, message: str | None) -> None:
         if message is None and self._library_fault:

@@ -54,7 +54,7 @@ def state_dir(loaded: LoadedConfig) -> Path:
 
 
 def music_root(loaded: LoadedConfig) -> Path:
-    return loaded.resolve(str(getattr(loaded.config.music, "root", "music")))
+    return loaded.resolve(loaded.config.music.root)
 
 
 def with_demo_music(loaded: LoadedConfig) -> LoadedConfig:
@@ -97,6 +97,8 @@ def _create_player(loaded: LoadedConfig, backend: str | None, core: Core) -> Any
         pcfg,
         on_track=core.player_track_callback,
         on_error=core.player_error_callback,
+        clock=core.clock.monotonic,
+        base_dir=loaded.base_dir,
     )
 
 
@@ -108,14 +110,12 @@ def _library(loaded: LoadedConfig, required: bool) -> Any | None:
 
     root = music_root(loaded)
     if not root.is_dir():
-        if required:
-            log.warning(
-                "music folder missing; playing nothing until it appears",
-                extra=fields(root=str(root)),
-            )
-        else:
-            return None
-    return Library(root)
+        if not required:
+            return None  # simulation without music: every playlist counts as available
+        log.warning(
+            "music folder missing; playing nothing until it appears", extra=fields(root=str(root))
+        )
+    return Library(root, loaded.config.music.extensions)
 
 
 class Daemon:

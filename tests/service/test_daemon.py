@@ -145,9 +145,10 @@ def test_sighup_reloads(tmp_path):
 
 
 def test_real_process_sigterm_exits_0_after_ready(tmp_path, notify_socket):
-    pytest.importorskip("kiosk.music.player")
     cfg = tmp_path / "config.yaml"
-    cfg.write_text("camera:\n  interval_s: 2\nplayer:\n  backend: null\n" + VISION)
+    cfg.write_text(
+        'camera:\n  interval_s: 2\nplayer:\n  backend: "null"\nmusic:\n  root: music\n' + VISION
+    )
     env = {**os.environ, "NOTIFY_SOCKET": notify_socket.getsockname()}
     started = time.monotonic()
     proc = subprocess.Popen(

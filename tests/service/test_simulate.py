@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import cv2
-import pytest
 from service_fakes import FakePlayer
 
 from kiosk.camera.compose import background
@@ -79,7 +78,6 @@ def test_simulate_in_process(tmp_path, astronaut):
 
 
 def test_simulate_cli(tmp_path, astronaut):
-    pytest.importorskip("kiosk.music.player")
     cfg = write_config(tmp_path, astronaut)
     proc = subprocess.run(
         [sys.executable, "-m", "kiosk", "run", "--simulate", "--config", str(cfg)],
