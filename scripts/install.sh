@@ -142,8 +142,11 @@ log "installing the kiosk package into $OPT/venv"
 # Build from a copy: pip must not leave build/ or egg-info in the checkout.
 build="$(mktemp -d)"
 trap 'rm -rf "$build"' EXIT
-tar -C "$SRC" --exclude=.git --exclude=.venv --exclude='*.egg-info' --exclude=build \
-  --exclude='__pycache__' -cf - . | tar -C "$build" -xf -
+# Only what the package is built from (a checkout may hold large training runs).
+pkg_files=(pyproject.toml README.md kiosk)
+for f in setup.cfg setup.py MANIFEST.in LICENSE; do [ -e "$SRC/$f" ] && pkg_files+=("$f"); done
+tar -C "$SRC" --exclude='__pycache__' --exclude='*.egg-info' -cf - "${pkg_files[@]}" \
+  | tar -C "$build" -xf -
 "$VENV/bin/python" -m pip install "${pip_args[@]}" --upgrade "$build"
 "$VENV/bin/python" -c "import kiosk" || { echo "install.sh: kiosk does not import" >&2; exit 1; }
 
