@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from emotion_common import LABELS, load_folder, report, resize
 
 log = logging.getLogger("emotion")
+PCT_START = 0.25  # share of the one-cycle schedule spent warming up
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -37,14 +38,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     p.add_argument("--val", type=Path, required=True, help="validation folder (model selection)")
     p.add_argument("--out", type=Path, default=Path("runs/emotion"), help="output folder")
-    p.add_argument("--epochs", type=int, default=30, help="epochs of the one-cycle schedule")
+    p.add_argument("--epochs", type=int, default=45, help="epochs of the one-cycle schedule")
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--lr", type=float, default=4e-3, help="peak learning rate (one-cycle)")
     p.add_argument("--weight-decay", type=float, default=1e-2)
     p.add_argument("--widths", default="16,32,64,128", help="channels of the conv blocks")
     p.add_argument("--convs", default="1,1,2,2", help="3x3 convs in each block")
     p.add_argument("--input-size", type=int, default=44, help="square input side in pixels")
-    p.add_argument("--dropout", type=float, default=0.4)
+    p.add_argument("--dropout", type=float, default=0.3)
     p.add_argument("--label-smoothing", type=float, default=0.1)
     p.add_argument(
         "--class-weight-power",
@@ -52,7 +53,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=0.5,
         help="class weight = (n_max / n_class) ** power; 0 = unweighted, 1 = inverse frequency",
     )
-    p.add_argument("--patience", type=int, default=8, help="early stop after N epochs without gain")
+    p.add_argument(
+        "--patience", type=int, default=10, help="early stop after N epochs without gain"
+    )
     p.add_argument("--max-minutes", type=float, default=0, help="stop after this long (0 = no cap)")
     p.add_argument("--limit", type=int, default=0, help="at most N images per label (smoke runs)")
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
@@ -188,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     steps = math.ceil(len(x_tr) / args.batch)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=args.lr, epochs=args.epochs, steps_per_epoch=steps, pct_start=0.25
+        opt, max_lr=args.lr, epochs=args.epochs, steps_per_epoch=steps, pct_start=PCT_START
     )
     loss_fn = torch.nn.CrossEntropyLoss(
         weight=torch.tensor(weights, dtype=torch.float32, device=device),
@@ -211,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     with hist_path.open("w", newline="") as fh:
         csv.writer(fh).writerow(fields)
     best, best_epoch, since_best = -1.0, 0, 0
+    warmup_epochs = math.ceil(args.epochs * PCT_START)
     t_train = time.monotonic()
     for epoch in range(1, args.epochs + 1):
         t_ep = time.monotonic()
@@ -277,7 +281,9 @@ def main(argv: list[str] | None = None) -> int:
             (args.out / "best_metrics.json").write_text(
                 json.dumps({"epoch": epoch, "val": metrics}, indent=1)
             )
-        else:
+        elif epoch > warmup_epochs:
+            # While the one-cycle rate is still rising, validation swings a lot; only
+            # stagnation after the peak counts.
             since_best += 1
         if since_best >= args.patience:
             log.info("early stop: no gain for %d epochs", args.patience)
