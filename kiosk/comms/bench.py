@@ -154,11 +154,17 @@ def bench_kiosk_run(tmp: Path, broker: _Broker) -> float | None:
         import kiosk.music.player  # noqa: F401
     except ImportError:
         return None
+    from kiosk.config import load_config
+
+    defaults = load_config(None)  # absolute model paths: the config lives in a temp dir
+    vision = defaults.config.vision
     cfg = tmp / "run.yaml"
     cfg.write_text(
         "mqtt:\n  enabled: true\n  host: 127.0.0.1\n"
         f"  port: {broker.port}\n  kiosk_id: benchrun\n"
         f"  outbox_path: {tmp / 'run-outbox.sqlite'}\n"
+        f"vision:\n  detector:\n    model: {defaults.resolve(vision.detector.model)}\n"
+        f"  classifier:\n    model: {defaults.resolve(vision.classifier.model)}\n"
     )
     sub, got, _ = _subscriber(broker.port, "kiosk/benchrun/availability")
     t0 = time.perf_counter()
