@@ -65,6 +65,7 @@ class DeckPlayer:
         self._errors = 0
         self._failures = 0  # in a row, reset by a track that plays
         self._fast_ends = 0
+        self._bad: set[object] = set()  # paths that failed in this playlist: skipped later
         self._retry_at: float | None = None
         self._closed = False
         self._ticker: threading.Thread | None = None
@@ -108,12 +109,14 @@ class DeckPlayer:
                     log.info("playlist %s updated: %d track(s)", name, len(tracks))
                     self._order = PlayOrder(tracks, self.cfg.shuffle)
                     self._failures = 0
+                    self._bad.clear()
                     self._retry_at = None  # new files deserve a try at once
                 return
             old = self._decks[self._active]
             fade = max(0.0, float(crossfade_s)) if (old.track and not self._paused) else 0.0
             self._playlist, self._order = name, PlayOrder(tracks, self.cfg.shuffle)
             self._failures, self._retry_at, self._paused = 0, None, False
+            self._bad.clear()
             self._retire(old, fade, now)
             self._retire(self._decks[1 - self._active], 0.0, now)
             if not tracks:
@@ -275,6 +278,10 @@ class DeckPlayer:
         if deck.track is not None:
             self._halt(deck)
         track = self._order.next()
+        for _ in range(len(self._order)):  # files that failed before come last
+            if track.path not in self._bad:
+                break
+            track = self._order.next()
         deck.track, deck.started, deck.confirmed, deck.stopping = track, now, False, False
         deck.last_pos, deck.last_move, deck.applied = -1.0, now, None
         deck.fade = Fade(now, fade_s, rising=True) if fade_s > 0 else None
@@ -339,12 +346,15 @@ class DeckPlayer:
         deck.track, deck.fade, deck.stopping, deck.applied = None, None, False, None
         self._errors += 1
         self._failures += 1
+        if track is not None:
+            self._bad.add(track.path)
         name = track.path.name if track else "?"
         log.warning("skipping %s: %s", track.path if track else "?", why)
         self._report(f"skipped {name}: {why}")
         assert self._order is not None
-        if self._failures >= len(self._order):
+        if self._failures >= len(self._order) or len(self._bad) >= len(self._order):
             self._failures = 0
+            self._bad.clear()  # files may be fixed by then: all get another chance
             self._retry_at = now + self.cfg.retry_failed_s
             self._report(
                 f"no file of playlist {self._playlist} plays ({len(self._order)} tried); "
