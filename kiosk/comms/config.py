@@ -111,12 +111,12 @@ class MqttConfig(Section):
         le=86400,
         description="Seconds between periodic mood messages (a change is sent at once).",
     )
-    outbox_path: str = Field(
-        "state/mqtt-outbox.sqlite",
+    outbox_path: str | None = Field(
+        None,
         min_length=1,
         description=(
             "SQLite file that keeps stats and mood messages while the broker is unreachable; "
-            "survives restarts."
+            "survives restarts. null: mqtt-outbox.sqlite in the service state directory."
         ),
     )
     outbox_max_messages: int = Field(

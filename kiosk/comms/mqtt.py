@@ -186,9 +186,7 @@ class MqttFrontend:
 
     def start(self) -> None:
         self.started_at = time.monotonic()
-        self.outbox = Outbox(
-            self.loaded.resolve(self.cfg.outbox_path), self.cfg.outbox_max_messages
-        )
+        self.outbox = Outbox(self._outbox_path(), self.cfg.outbox_max_messages)
         if len(self.outbox):
             log.info(
                 "MQTT outbox holds %d message(s) from before; sending them first", len(self.outbox)
@@ -220,6 +218,13 @@ class MqttFrontend:
             self._client_id,
             self.topics.kiosk_id,
         )
+
+    def _outbox_path(self) -> Any:
+        if self.cfg.outbox_path:
+            return self.loaded.resolve(self.cfg.outbox_path)
+        from kiosk.service.daemon import state_dir
+
+        return state_dir(self.loaded) / "mqtt-outbox.sqlite"
 
     def stop(self, timeout: float = 3.0) -> None:
         if self._stop.is_set():

@@ -225,3 +225,13 @@ def test_config_show_redacts_a_plain_password(tmp_path):
         check=True,
     )
     assert "hunter2" not in out.stdout + out.stderr and "password: '**********'" in out.stdout
+
+
+def test_default_outbox_lives_in_the_state_directory(tmp_path, monkeypatch):
+    from kiosk.comms.mqtt import MqttFrontend
+    from kiosk.config import KioskConfig, LoadedConfig
+
+    monkeypatch.setenv("STATE_DIRECTORY", str(tmp_path / "state"))
+    loaded = LoadedConfig(KioskConfig(mqtt={"enabled": True}), tmp_path, None)
+    fe = MqttFrontend(FakeApi(), loaded)
+    assert fe._outbox_path() == tmp_path / "state" / "mqtt-outbox.sqlite"

@@ -17,6 +17,7 @@ def test_kiosk_run_obeys_commands_and_its_will_says_offline(broker, watch, tmp_p
     cfg.write_text(
         f"mqtt:\n  enabled: true\n  host: 127.0.0.1\n  port: {broker.port}\n"
         "  kiosk_id: run1\n  stats_interval_s: 1\n"
+        f"  outbox_path: {tmp_path / 'outbox.sqlite'}\n"
         f"vision:\n  detector:\n    model: {defaults.resolve(vision.detector.model)}\n"
         f"  classifier:\n    model: {defaults.resolve(vision.classifier.model)}\n"
         "camera:\n  interval_s: 0.2\n"
