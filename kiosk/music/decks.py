@@ -108,6 +108,9 @@ class DeckPlayer:
                     # Same music, new files (library changed): the current track plays on.
                     log.info("playlist %s updated: %d track(s)", name, len(tracks))
                     self._order = PlayOrder(tracks, self.cfg.shuffle)
+                    current = self._decks[self._active].track
+                    if current is not None:
+                        self._order.continue_after(current)
                     self._failures = 0
                     self._bad.clear()
                     self._retry_at = None  # new files deserve a try at once

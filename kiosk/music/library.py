@@ -100,6 +100,7 @@ class Library:
                     continue  # dangling link, or removed while we looked
                 if st.st_size > 0 and os.path.isfile(path):
                     found.append((os.path.relpath(path, top), st.st_size, st.st_mtime_ns))
+        found.sort()  # path order: albums in sub-folders keep their track order
         return found
 
     def _rebuild(self, real: str | None, listing: _Listing) -> None:

@@ -36,6 +36,13 @@ class PlayOrder(Generic[T]):
         self._last = item
         return item
 
+    def continue_after(self, item: T) -> None:
+        """Carry on from ``item`` (the track playing when the playlist's files changed)."""
+        self._last = item
+        if not self.shuffle and item in self.items:
+            rest = self.items[self.items.index(item) + 1 :]
+            self._cycle = list(reversed(rest))
+
     def _new_cycle(self) -> list[T]:
         cycle = list(self.items)
         if not self.shuffle:
