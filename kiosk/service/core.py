@@ -283,6 +283,8 @@ class Core:
         reconfigure = getattr(self.player, "reconfigure", None)
         if callable(reconfigure):
             reconfigure(cfg.player)
+        elif cfg.player != self.loaded.config.player:
+            log.warning("player settings changed; they take effect after a restart")
         self.loaded = loaded
         self.generation += 1
         self._refresh_available(force=True)

@@ -248,9 +248,11 @@ class Daemon:
                 return True
             try:
                 self._open_camera()
-            except CameraError as exc:
+            except Exception as exc:  # CameraError, or a backend library failing oddly
                 if self.simulate:
                     raise StartupError(f"camera: {exc}") from None
+                if not isinstance(exc, CameraError):
+                    log.exception("camera open failed unexpectedly")
                 self._camera_failed(core, str(exc))
                 return True
         try:
@@ -265,6 +267,10 @@ class Daemon:
                 log.warning("skipping frame", extra=fields(error=str(exc)))
                 return True
             self._camera_failed(core, str(exc))
+            return True
+        except Exception as exc:  # a backend bug is a camera fault, not a silent shop
+            log.exception("camera read failed unexpectedly")
+            self._camera_failed(core, f"camera failed: {exc}")
             return True
         try:
             result = self._pipeline.process(frame)
