@@ -171,3 +171,43 @@ def test_real_process_sigterm_exits_0_after_ready(tmp_path, notify_socket):
     assert "STOPPING=1" in "".join(messages(notify_socket, "STOPPING=1", 5))
     assert ready_after < 20
     assert out == ""  # logs go to stderr
+
+
+def test_state_dir_precedence(tmp_path, monkeypatch):
+    from dataclasses import replace
+
+    from kiosk.service.daemon import state_dir
+
+    loaded = load_config(None)
+    monkeypatch.delenv("STATE_DIRECTORY", raising=False)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg"))
+    assert state_dir(loaded) == tmp_path / "xdg" / "kiosk"
+    monkeypatch.setenv("STATE_DIRECTORY", f"{tmp_path}/sd:/other")
+    assert state_dir(loaded) == tmp_path / "sd"
+    cfg = loaded.config.model_copy(deep=True)
+    cfg.service.state_dir = str(tmp_path / "mine")
+    assert state_dir(replace(loaded, config=cfg)) == tmp_path / "mine"
+
+
+def test_demo_generates_one_tune_per_playlist(tmp_path, monkeypatch):
+    from kiosk.service.daemon import with_demo_music
+
+    monkeypatch.delenv("STATE_DIRECTORY", raising=False)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    loaded = with_demo_music(load_config(None))
+    root = tmp_path / "kiosk" / "demo-music"
+    assert loaded.config.music.root == str(root)
+    names = sorted(p.name for p in root.iterdir())
+    assert names == loaded.config.policy.playlist_names()
+    assert all(len(list((root / n).glob("*.wav"))) == 1 for n in names)
+
+
+def test_unwritable_state_dir_is_a_startup_error(tmp_path, monkeypatch):
+    from kiosk.service.daemon import StartupError, with_demo_music
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    monkeypatch.delenv("STATE_DIRECTORY", raising=False)
+    monkeypatch.setenv("XDG_STATE_HOME", str(blocker))
+    with pytest.raises(StartupError, match="demo music"):
+        with_demo_music(load_config(None))
