@@ -211,3 +211,11 @@ def test_unwritable_state_dir_is_a_startup_error(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_STATE_HOME", str(blocker))
     with pytest.raises(StartupError, match="demo music"):
         with_demo_music(load_config(None))
+
+
+def test_missing_models_exit_2_with_the_path(tmp_path, capsys):
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text("camera:\n  interval_s: 1\n")  # models/ relative to tmp_path: absent
+    daemon = Daemon(load_config(cfg), make_player=lambda *a: FakePlayer())
+    assert daemon.run() == 2
+    assert "face_detection_full_range.tflite" in capsys.readouterr().err
