@@ -35,6 +35,11 @@ TICK_S = 0.1
 STATE_MIN_INTERVAL_S = 1.0
 DRAIN_WINDOW = 100  # outbox messages handed to paho and not yet acknowledged
 COMMAND_QUEUE = 64
+FLAP_S = 10.0  # a connection that ends sooner than this counts as flapping
+# Factory host names: two kiosks with the same one would fight over one client id.
+GENERIC_HOSTNAMES = frozenset(
+    {"raspberrypi", "localhost", "ubuntu", "debian", "jetson", "nano", "orin", "kiosk"}
+)
 MOOD_KEYS = ("mood", "confidence", "faces", "distribution", "window_s", "audience")
 
 
@@ -180,12 +185,20 @@ class MqttFrontend:
         self._last_state: bytes | None = None
         self._last_state_at = 0.0
         self._failure_logged: str | None = None
+        self._connected_at = 0.0
+        self._flaps = 0
         self.started_at: float | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
 
     def start(self) -> None:
         self.started_at = time.monotonic()
+        if self.cfg.kiosk_id is None and self.topics.kiosk_id in GENERIC_HOSTNAMES:
+            log.warning(
+                "MQTT kiosk id defaults to the host name %r, which many devices share; set "
+                "mqtt.kiosk_id (or the host name) so two kiosks never share topics",
+                self.topics.kiosk_id,
+            )
         self.outbox = Outbox(self._outbox_path(), self.cfg.outbox_max_messages)
         if len(self.outbox):
             log.info(
@@ -308,6 +321,7 @@ class MqttFrontend:
         from paho.mqtt.subscribeoptions import SubscribeOptions
 
         self.counters["connects"] += 1
+        self._connected_at = time.monotonic()
         self._failure_logged = None
         log.info("MQTT connected to %s:%d", self.cfg.host, self.cfg.port)
         # no_local: the kiosk never hears its own publishes (its results share cmd/+).
@@ -349,7 +363,20 @@ class MqttFrontend:
         was = self._connected.is_set()
         self._connected.clear()
         self._subscribed.clear()
-        if was and not self._stop.is_set():
+        if was and time.monotonic() - self._connected_at < FLAP_S:
+            self._flaps += 1
+        else:
+            self._flaps = 0
+        if self._flaps == 3 and not self._stop.is_set():
+            # The usual cause: a second kiosk with the same client id, the broker drops
+            # whichever connected first, forever. It is worth one loud line.
+            log.error(
+                "MQTT connection keeps dropping right after connecting (%s). Is another "
+                "device using client id %s? Give every kiosk its own mqtt.kiosk_id.",
+                reason_code,
+                self._client_id,
+            )
+        elif was and not self._stop.is_set():
             log.warning(
                 "MQTT disconnected (%s); stats are kept in the outbox meanwhile", reason_code
             )

@@ -209,3 +209,11 @@ def test_wrong_password_logs_clearly_and_keeps_retrying(
     )
     wait_until(lambda: fe2.connected)
     assert "right" not in caplog.text.replace("refused", "").lower().split()
+
+
+def test_two_kiosks_with_one_id_are_named_in_the_log(broker, frontend, tmp_path, caplog):
+    caplog.set_level(logging.ERROR, logger="kiosk.comms")
+    a = frontend(FakeApi(), broker.port)
+    wait_until(lambda: a.ready)
+    frontend(FakeApi(), broker.port, outbox_path=str(tmp_path / "twin.sqlite"))
+    wait_until(lambda: "Is another device using client id kiosk-k1" in caplog.text, timeout=10)
