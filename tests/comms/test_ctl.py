@@ -10,11 +10,19 @@ import pytest
 from comms_helpers import FakeApi, free_port, wait_until
 
 
-def ctl(port: int, *args: str, timeout: float = 3.0) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "kiosk", "ctl", "--host", "127.0.0.1", "--port", str(port)]
-    return subprocess.run(
-        [*cmd, "--timeout", str(timeout), *args], capture_output=True, text=True, timeout=30
-    )
+@pytest.fixture
+def ctl(capsys):
+    """Run `kiosk ctl` in-process (the CLI entry point, without interpreter start-up)."""
+    from kiosk.cli import main
+
+    def run(port: int, *args: str, timeout: float = 3.0) -> subprocess.CompletedProcess:
+        argv = ["ctl", "--host", "127.0.0.1", "--port", str(port), "--timeout", str(timeout)]
+        capsys.readouterr()
+        rc = main([*argv, *args])
+        out = capsys.readouterr()
+        return subprocess.CompletedProcess(args, rc, out.out, out.err)
+
+    return run
 
 
 @pytest.fixture
@@ -28,7 +36,7 @@ def fleet(broker, frontend, tmp_path):
     return broker.port, a, b
 
 
-def test_list_and_commands_to_one_group_and_all(fleet):
+def test_list_and_commands_to_one_group_and_all(fleet, ctl):
     port, a, b = fleet
     out = ctl(port, "list", "--json")
     assert out.returncode == 0, out.stderr
@@ -55,7 +63,7 @@ def test_list_and_commands_to_one_group_and_all(fleet):
     }
 
 
-def test_refusals_and_failures_have_exit_codes(fleet):
+def test_refusals_and_failures_have_exit_codes(fleet, ctl):
     port, a, _ = fleet
     out = ctl(port, "k1", "volume", '{"level": 200}')
     assert out.returncode == 2 and "less than or equal to 100" in out.stderr
@@ -68,6 +76,13 @@ def test_refusals_and_failures_have_exit_codes(fleet):
     assert a.calls == []
 
 
-def test_unreachable_broker_is_a_clear_error():
+def test_cli_entry_point_works(fleet):
+    port = fleet[0]
+    cmd = [sys.executable, "-m", "kiosk", "ctl", "--port", str(port), "--host", "127.0.0.1"]
+    out = subprocess.run([*cmd, "k2", "next"], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0 and out.stdout.strip() == "k2: ok", out
+
+
+def test_unreachable_broker_is_a_clear_error(ctl):
     out = ctl(free_port(), "list", timeout=1)
     assert out.returncode == 1 and "cannot reach broker" in out.stderr
