@@ -53,9 +53,16 @@ def tls_context(cfg: MqttConfig, resolve: Callable[[str], Any]) -> ssl.SSLContex
     if not cfg.tls.enabled:
         return None
     ca = str(resolve(cfg.tls.ca)) if cfg.tls.ca else None
-    ctx = ssl.create_default_context(cafile=ca)
+    try:
+        ctx = ssl.create_default_context(cafile=ca)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"mqtt.tls.ca: cannot load {ca}: {exc}") from None
     if cfg.tls.certfile and cfg.tls.keyfile:
-        ctx.load_cert_chain(str(resolve(cfg.tls.certfile)), str(resolve(cfg.tls.keyfile)))
+        cert, key = str(resolve(cfg.tls.certfile)), str(resolve(cfg.tls.keyfile))
+        try:
+            ctx.load_cert_chain(cert, key)
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"mqtt.tls.certfile/keyfile: cannot load {cert}: {exc}") from None
     if cfg.tls.insecure:
         ctx.check_hostname = False
     return ctx
@@ -217,6 +224,9 @@ class MqttFrontend:
             self._threads.append(t)
         try:
             self._client = self._make_client()
+        except ImportError as exc:
+            log.error("MQTT disabled: cannot import paho-mqtt (%s); pip install paho-mqtt", exc)
+            return
         except (PasswordError, OSError, ValueError) as exc:
             # Stats keep queueing in the outbox, so fixing the config later loses nothing.
             log.error("MQTT disabled until restart: %s", exc)

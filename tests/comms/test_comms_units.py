@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from comms_helpers import FakeApi
 
+from kiosk.api import Event
 from kiosk.comms.commands import COMMANDS, Dispatcher, parse_payload
 from kiosk.comms.config import MqttConfig, PasswordError, read_password, sanitise_id
 from kiosk.comms.outbox import Outbox
@@ -235,3 +236,22 @@ def test_default_outbox_lives_in_the_state_directory(tmp_path, monkeypatch):
     loaded = LoadedConfig(KioskConfig(mqtt={"enabled": True}), tmp_path, None)
     fe = MqttFrontend(FakeApi(), loaded)
     assert fe._outbox_path() == tmp_path / "state" / "mqtt-outbox.sqlite"
+
+
+def test_unusable_tls_or_password_disables_mqtt_but_not_the_kiosk(tmp_path, caplog):
+    from kiosk.comms.mqtt import MqttFrontend
+    from kiosk.config import KioskConfig, LoadedConfig
+
+    for mqtt, text in (
+        ({"tls": {"enabled": True, "ca": "missing-ca.crt"}}, "mqtt.tls.ca: cannot load"),
+        ({"password_file": "no-such-file"}, "mqtt.password_file: cannot read"),
+    ):
+        box = str(tmp_path / f"{len(text)}.sqlite")
+        settings = {"enabled": True, "outbox_path": box, **mqtt}
+        fe = MqttFrontend(FakeApi(), LoadedConfig(KioskConfig(mqtt=settings), tmp_path, None))
+        fe.start()  # logs, does not raise
+        fe.api.events.emit(Event("sample", {"faces": 1}, 0.0))
+        fe.stop()
+        assert text in caplog.text and "MQTT disabled until restart" in caplog.text
+        assert len(fe.outbox) == 1  # the stats still went to the outbox for later
+        caplog.clear()
