@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-from conftest import dominant_hz, read_wav, write_tone
+from music_helpers import dominant_hz, read_wav, write_tone
 
 from kiosk.music.demo import ensure_demo_library
 from kiosk.music.library import Library

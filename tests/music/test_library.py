@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import write_garbage, write_mp3, write_tone
+from music_helpers import write_garbage, write_mp3, write_tone
 
 from kiosk.music.config import MusicConfig
 from kiosk.music.library import Library

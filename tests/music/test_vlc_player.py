@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import RATE, dominant_hz, read_wav, write_garbage, write_tone
+from music_helpers import RATE, dominant_hz, read_wav, write_garbage, write_tone
 
 from kiosk.music.config import PlayerConfig
 from kiosk.music.library import Library
