@@ -419,7 +419,7 @@ class MqttFrontend:
         if msg.retain:
             # A retained command would replay on every reconnect (a stale "pause").
             self.counters["retained_ignored"] += 1
-            log.info("ignoring retained command on %s", topic)
+            log.info("ignoring retained command on %r", topic[:200])  # repr: no log injection
             return
         props = getattr(msg, "properties", None)
         reply = (getattr(props, "ResponseTopic", None), getattr(props, "CorrelationData", None))
@@ -442,7 +442,8 @@ class MqttFrontend:
             self._commands.put_nowait((name, bytes(msg.payload), reply))
         except queue.Full:
             self.counters["busy"] += 1
-            self._reply(name, None, "busy: command queue full, try again shortly", reply)
+            rid = _peek_id(msg.payload)
+            self._reply(name, rid, "busy: command queue full, try again shortly", reply)
 
     def _reply(self, name: str, rid: Any, error: str, reply: Any) -> None:
         self._publish_result({"id": rid, "command": name[:64], "ok": False, "error": error}, reply)
@@ -457,7 +458,7 @@ class MqttFrontend:
             self.counters["commands"] += 1
             if not result["ok"]:
                 self.counters["commands_failed"] += 1
-                log.info("command %s refused: %s", name[:64], result["error"])
+                log.info("command %r refused: %s", name[:64], result["error"])
             else:
                 self._state_dirty.set()
             self._publish_result(result, reply)
