@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 import threading
 import time
@@ -60,7 +61,10 @@ def _mqtt_config(args: argparse.Namespace):
         "host": args.host,
         "port": args.port,
         "username": args.username,
-        "password_file": args.password_file,
+        # A path typed on the command line is relative to the shell's directory.
+        "password_file": os.path.abspath(os.path.expanduser(args.password_file))
+        if args.password_file
+        else None,
         "password_env": args.password_env,
         "topic_prefix": args.prefix,
     }

@@ -86,3 +86,25 @@ def test_cli_entry_point_works(fleet):
 def test_unreachable_broker_is_a_clear_error(ctl):
     out = ctl(free_port(), "list", timeout=1)
     assert out.returncode == 1 and "cannot reach broker" in out.stderr
+
+
+def test_ctl_logs_in_with_a_password_file(make_broker, frontend, ctl, tmp_path, monkeypatch):
+    import shutil
+
+    if not shutil.which("mosquitto_passwd"):
+        pytest.skip("mosquitto_passwd not installed")
+    pw = tmp_path / "passwd"
+    for i, (user, secret) in enumerate({"operator": "op-pw", "k1": "k1-pw"}.items()):
+        flags = ["-c"] if i == 0 else []
+        subprocess.run(["mosquitto_passwd", *flags, "-b", str(pw), user, secret], check=True)
+    b = make_broker(f"allow_anonymous false\npassword_file {pw}")
+    monkeypatch.setenv("K1_PW", "k1-pw")
+    fe = frontend(FakeApi(), b.port, username="k1", password_env="K1_PW")
+    wait_until(lambda: fe.ready)
+    (tmp_path / "op").write_text("op-pw\n")
+    monkeypatch.chdir(tmp_path)  # a relative --password-file is relative to the shell
+    out = ctl(b.port, "--username", "operator", "--password-file", "op", "k1", "status")
+    assert out.returncode == 0 and out.stdout.startswith("k1: ok"), out
+    (tmp_path / "op").write_text("wrong\n")
+    out = ctl(b.port, "--username", "operator", "--password-file", "op", "list")
+    assert out.returncode == 1 and "refused" in out.stderr and "wrong" not in out.stderr
