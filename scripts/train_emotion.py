@@ -144,6 +144,21 @@ def versions() -> dict[str, str]:
     }
 
 
+def write_summary(out: Path, args: argparse.Namespace, **fields: object) -> None:
+    """summary.json: what emotion_export.py needs, rewritten every epoch so a run cut short
+    can still be exported from its best checkpoint."""
+    summary = {
+        **fields,
+        "input_size": args.input_size,
+        "dropout": args.dropout,
+        "labels": LABELS,
+        "args": {k: str(v) for k, v in vars(args).items()},
+        "command": " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
+        "versions": versions(),
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=1))
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -285,6 +300,18 @@ def main(argv: list[str] | None = None) -> int:
             # While the one-cycle rate is still rising, validation swings a lot; only
             # stagnation after the peak counts.
             since_best += 1
+        write_summary(
+            args.out,
+            args,
+            finished=False,
+            best_epoch=best_epoch,
+            best_val_acc6=best,
+            epochs_run=epoch,
+            train_minutes=round((time.monotonic() - t_train) / 60, 1),
+            params=n_params,
+            widths=widths,
+            convs=convs,
+        )
         if since_best >= args.patience:
             log.info("early stop: no gain for %d epochs", args.patience)
             break
@@ -293,22 +320,18 @@ def main(argv: list[str] | None = None) -> int:
             log.info("time cap: %.1f min used of %.1f", elapsed, args.max_minutes)
             break
     minutes = (time.monotonic() - t_train) / 60
-    summary = {
-        "best_epoch": best_epoch,
-        "best_val_acc6": best,
-        "epochs_run": epoch,
-        "train_minutes": round(minutes, 1),
-        "params": n_params,
-        "widths": widths,
-        "convs": convs,
-        "input_size": args.input_size,
-        "dropout": args.dropout,
-        "labels": LABELS,
-        "args": {k: str(v) for k, v in vars(args).items()},
-        "command": " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
-        "versions": versions(),
-    }
-    (args.out / "summary.json").write_text(json.dumps(summary, indent=1))
+    write_summary(
+        args.out,
+        args,
+        finished=True,
+        best_epoch=best_epoch,
+        best_val_acc6=best,
+        epochs_run=epoch,
+        train_minutes=round(minutes, 1),
+        params=n_params,
+        widths=widths,
+        convs=convs,
+    )
     log.info("done: best 6-class %.4f at epoch %d, %.1f min", best, best_epoch, minutes)
     return 0
 
