@@ -41,6 +41,7 @@ class Deck:
     last_pos: float = -1.0
     last_move: float = 0.0
     applied: int | None = None  # volume last given to the backend
+    output_checked: bool = False
     extra: dict[str, object] = field(default_factory=dict)  # backend's own state
 
 
@@ -90,6 +91,10 @@ class DeckPlayer:
 
     def _output(self) -> str:
         return ""
+
+    def _output_silent(self, deck: Deck) -> bool:
+        """True when the track decodes but nothing reaches the audio output."""
+        return False
 
     def _output_dead(self, now: float) -> None:
         """Tracks end far faster than real time: nobody hears them (VLC's output failed)."""
@@ -287,6 +292,7 @@ class DeckPlayer:
             track = self._order.next()
         deck.track, deck.started, deck.confirmed, deck.stopping = track, now, False, False
         deck.last_pos, deck.last_move, deck.applied = -1.0, now, None
+        deck.output_checked = False
         deck.fade = Fade(now, fade_s, rising=True) if fade_s > 0 else None
         level = self._level(deck, now)
         if not self._start(deck, track, level):
@@ -323,6 +329,10 @@ class DeckPlayer:
                         log.exception("on_track callback failed")
             elif now - deck.last_move > self.cfg.stall_s:
                 self._fail(deck, now, f"playback stalled for {self.cfg.stall_s:.0f} s")
+            elif deck.confirmed and pos >= 1.0 and not deck.output_checked:
+                deck.output_checked = True
+                if self._output_silent(deck):
+                    self._output_dead(now)
         elif status == "ended":
             known = length or deck.track.duration_s or 0.0
             if not deck.confirmed and not (0 < known <= SHORT_TRACK_S):

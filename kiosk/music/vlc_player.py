@@ -89,6 +89,7 @@ class VlcPlayer(DeckPlayer):
         self._vlc = load_vlc()
         self._base_dir = base_dir
         self._fallback = False
+        self._dead_reported = False
         self._instance: Any = None
         self._mps: list[Any] = []
         self._out = ""
@@ -113,15 +114,37 @@ class VlcPlayer(DeckPlayer):
         self._mps = [instance.media_player_new() for _ in self._decks]
         log.info("VLC %s ready, output %s", self._vlc.libvlc_get_version().decode(), self._out)
 
+    def _output_silent(self, deck: Deck) -> bool:
+        # VLC keeps "playing" in real time when its output failed to open; only the
+        # media statistics show that decoded audio never reached the output.
+        media = self._mps[deck.index].get_media()
+        if media is None:
+            return False
+        stats = self._vlc.MediaStats()
+        if not media.get_stats(stats):
+            return False
+        return stats.decoded_audio > 0 and stats.played_abuffers == 0
+
     def _output_dead(self, now: float) -> None:
         if self.cfg.aout != "auto" or self._fallback:
-            log.warning("tracks end faster than real time: output %s drops them", self._out)
+            if not self._dead_reported:
+                self._dead_reported = True
+                log.error("audio output %s plays nothing; VLC cannot open it", self._out)
+                self._report(
+                    f"audio output {self._out} plays nothing (VLC cannot open it); "
+                    "check the speakers, player.aout and player.alsa_device (`kiosk check`)"
+                )
             return
-        log.warning("the default audio output does not play; switching to a WAV file")
+        message = (
+            "the default audio output plays nothing (VLC cannot open it); "
+            "writing the audio to a WAV file instead; set player.aout (`kiosk check`)"
+        )
+        log.error(message)
+        self._report(message)
         for deck in self._decks:
             self._retire(deck, 0.0, now)
         self._release()
-        self._open_output(force_file=True)
+        self._open_output(force_file=True)  # the next poll starts the next track there
 
     # -- deck hooks -------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -142,3 +143,44 @@ def test_bad_vlc_option_is_a_clear_error(tmp_path: Path) -> None:
     cfg = PlayerConfig(aout="afile", wav_path=str(tmp_path / "o.wav"), vlc_args=["--no-such-x"])
     with pytest.raises(PlayerError, match="vlc_args"):
         create_player(cfg)
+
+
+def test_output_that_drops_audio_falls_back_to_wav(tmp_path: Path, monkeypatch) -> None:
+    # Pretend a sound card exists: VLC's default output then fails to open in this
+    # container, and VLC "plays" on in real time without anyone hearing it.
+    monkeypatch.setattr("kiosk.music.vlc_player.has_sound_output", lambda: True)
+    for i in range(3):
+        write_tone(tmp_path / "m" / "p" / f"t{i}.wav", 440, 4.5)
+    wav = tmp_path / "fallback.wav"
+    errors: list[str] = []
+    player = create_player(PlayerConfig(wav_path=str(wav)), on_error=errors.append)
+    try:
+        assert player.state().output == "default"
+        player.play_playlist("p", Library(tmp_path / "m").tracks("p"), 0.0)
+        end = time.monotonic() + 4
+        while player.state().output == "default" and time.monotonic() < end:
+            player.poll()
+            time.sleep(0.1)
+        if player.state().output == "default" and os.path.exists("/dev/snd"):
+            pytest.skip("VLC's default output works on this machine")
+        assert player.state().output == f"afile:{wav}"
+        assert any("plays nothing" in e for e in errors), errors
+        run_for(player, 1.0)
+        assert player.state().playing
+        player.stop()
+    finally:
+        player.close()
+    samples, rate = read_wav(wav)
+    assert abs(dominant_hz(samples[: rate // 4], rate) - 440) < 10
+
+
+def test_close_finishes_the_stop_fade(tmp_path: Path) -> None:
+    write_tone(tmp_path / "m" / "p" / "t.wav", 440, 3.0)
+    player = create_player(PlayerConfig(aout="afile", wav_path=str(tmp_path / "o.wav")))
+    player.play_playlist("p", Library(tmp_path / "m").tracks("p"), 0.0)
+    run_for(player, 0.3)
+    player.stop(0.6)
+    t0 = time.monotonic()
+    player.close()
+    assert 0.4 < time.monotonic() - t0 < 1.5
+    player.close()  # twice is harmless
