@@ -82,24 +82,33 @@ class Library:
         return real, listing
 
     def _files(self, top: Path) -> list[tuple[str, int, int]]:
+        # scandir gives names and types without a syscall per file; one stat per audio file
+        # remains (sizes and times). Symlinked sub-folders are not followed: a link loop on
+        # a stick must not hang the check.
         found: list[tuple[str, int, int]] = []
-
-        def onerror(exc: OSError) -> None:
-            log.warning("cannot read music folder %s: %s", exc.filename, exc.strerror)
-
-        # Symlinked sub-folders are not followed: a link loop on a stick must not hang us.
-        for folder, dirs, files in os.walk(top, onerror=onerror):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            for name in sorted(files):
-                if name.startswith(".") or os.path.splitext(name)[1].lower() not in self.extensions:
+        prefix = len(str(top)) + 1
+        stack = [str(top)]
+        while stack:
+            folder = stack.pop()
+            try:
+                with os.scandir(folder) as it:
+                    entries = list(it)
+            except OSError as exc:
+                log.warning("cannot read music folder %s: %s", folder, exc.strerror)
+                continue
+            for entry in entries:
+                name = entry.name
+                if name.startswith("."):
                     continue
-                path = os.path.join(folder, name)
                 try:
-                    st = os.stat(path)
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+                    elif name[name.rfind(".") :].lower() in self.extensions and entry.is_file():
+                        st = entry.stat()
+                        if st.st_size > 0:
+                            found.append((entry.path[prefix:], st.st_size, st.st_mtime_ns))
                 except OSError:
                     continue  # dangling link, or removed while we looked
-                if st.st_size > 0 and os.path.isfile(path):
-                    found.append((os.path.relpath(path, top), st.st_size, st.st_mtime_ns))
         found.sort()  # path order: albums in sub-folders keep their track order
         return found
 

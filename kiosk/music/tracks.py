@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -13,18 +12,55 @@ log = logging.getLogger(__name__)
 _NUMBER = re.compile(r"^\s*\d{1,3}\s*[-._)]?\s+")
 
 
-@dataclass(frozen=True)
 class Track:
-    """One playable file. ``title``/``artist`` come from tags, else from the file name."""
+    """One playable file. ``title``/``artist`` come from tags, else from the file name.
 
-    path: Path
-    title: str
-    artist: str | None = None
-    duration_s: float | None = None
+    Tags are read on first use, not during the library scan: a library of thousands of
+    files is listed in milliseconds, and only tracks that are shown or played cost a read.
+    Two tracks are equal when their paths are.
+    """
+
+    __slots__ = ("_meta", "path")
+
+    def __init__(
+        self,
+        path: Path,
+        title: str | None = None,
+        artist: str | None = None,
+        duration_s: float | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self._meta = (title, artist, duration_s) if title is not None else None
+
+    def _tags(self) -> tuple[str | None, str | None, float | None]:
+        if self._meta is None:
+            self._meta = read_tags(self.path)
+        return self._meta
+
+    @property
+    def title(self) -> str:
+        return self._tags()[0] or self.path.stem
+
+    @property
+    def artist(self) -> str | None:
+        return self._tags()[1]
+
+    @property
+    def duration_s(self) -> float | None:
+        return self._tags()[2]
 
     @property
     def display(self) -> str:
         return f"{self.artist} - {self.title}" if self.artist else self.title
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Track) and other.path == self.path
+
+    def __hash__(self) -> int:
+        return hash(self.path)
+
+    def __repr__(self) -> str:
+        return f"Track({str(self.path)!r})"
 
 
 def names_from_filename(path: Path) -> tuple[str, str | None]:
@@ -49,7 +85,12 @@ def _first(tags: object, key: str) -> str | None:
 
 
 def read_track(path: Path) -> Track:
-    """Read tags with mutagen; any tag problem falls back to the file name.
+    """A track whose tags are read when first needed."""
+    return Track(path)
+
+
+def read_tags(path: Path) -> tuple[str, str | None, float | None]:
+    """(title, artist, duration) from tags; any tag problem falls back to the file name.
 
     A file whose tags cannot be read may still play, so it is never dropped here; the player
     skips files that really cannot play.
@@ -71,4 +112,4 @@ def read_track(path: Path) -> Track:
         length = getattr(getattr(audio, "info", None), "length", None)
         if isinstance(length, (int, float)) and length > 0:
             duration = float(length)
-    return Track(path=path, title=title, artist=artist, duration_s=duration)
+    return title, artist, duration
