@@ -54,8 +54,10 @@ class DeckPlayer:
         self.cfg = cfg
         self.on_track: Callable[[Track], None] | None = None
         self.on_error: Callable[[str], None] | None = None
-        self._real_clock = clock is None
         self._clock: Clock = clock or time.monotonic
+        # The ramp thread only makes sense on a clock that runs in real time (the daemon
+        # passes its RealClock; simulations and tests pass clocks that stand still).
+        self._real_clock = abs(self._clock() - time.monotonic()) < 1.0
         self._lock = threading.RLock()
         self._decks = [Deck(0), Deck(1)]
         self._active = 0

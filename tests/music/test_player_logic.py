@@ -275,3 +275,20 @@ def test_callback_errors_do_not_break_the_player(clock) -> None:
         clock.advance(0.5)
         player.poll()
     assert player.state().playing
+
+
+def test_ramps_are_smooth_between_polls_on_a_real_clock() -> None:
+    import time
+
+    player = NullPlayer(PlayerConfig(backend="null", volume=80, max_volume=100), time.monotonic)
+    player.play_playlist("a", tracks("a", 1, 60), 0)
+    player.play_playlist("b", tracks("b", 1, 60), 0.6)
+    seen = set()
+    end = time.monotonic() + 0.4
+    while time.monotonic() < end:  # no poll(): the ramp thread moves the volumes
+        seen.add(player._decks[player._active].applied)
+        time.sleep(0.01)
+    assert len(seen) >= 4, seen
+    time.sleep(0.4)
+    assert [lvl for _, lvl in player.levels()] == [80]
+    player.close()
