@@ -99,7 +99,7 @@ class DeckPlayer:
         return False
 
     def _output_dead(self, now: float) -> None:
-        """Tracks end far faster than real time: nobody hears them (VLC's output failed)."""
+        """Nobody hears the tracks (the output failed to open, or drops them)."""
 
     def _release(self) -> None:
         pass
