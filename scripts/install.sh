@@ -65,7 +65,7 @@ fi
 log "platform: $platform, source: $SRC, root: ${ROOT:-/}"
 
 # --- apt ---------------------------------------------------------------------------------
-APT_PKGS=(python3 python3-venv python3-pip libvlc5 vlc-plugin-base alsa-utils util-linux)
+APT_PKGS=(python3 python3-venv python3-pip libvlc5 libvlc-bin vlc-plugin-base alsa-utils util-linux)
 [ "$platform" = pi ] && APT_PKGS+=(python3-picamera2)
 if [ -n "$ROOT" ]; then
   skip "apt-get install ${APT_PKGS[*]}"
