@@ -162,7 +162,9 @@ class Core:
                 log.exception("player poll failed")
                 self._player_error(f"player poll failed: {exc}")
             self._drain_callbacks()
-            self._decide_and_apply(self.window.state(self.clock.monotonic()))
+            # Re-read the window so old samples expire even while the camera is down.
+            self._state = self.window.state(self.clock.monotonic())
+            self._decide_and_apply(self._state)
             self._watch_player()
 
     def refresh_library(self) -> bool:

@@ -284,3 +284,13 @@ def test_commands_from_another_thread_are_safe():
         core.poll()
     t.join()
     assert not errors
+
+
+def test_status_forgets_the_crowd_when_samples_stop():
+    core, _, _, clock, _ = make_core()
+    feed(core, clock, "happy")
+    assert core.status().mood == "happy"
+    clock.advance(31)  # camera down longer than the window
+    core.poll()
+    st = core.status()
+    assert st.mood is None and st.faces == 0
