@@ -162,8 +162,10 @@ class Core:
                 log.exception("player poll failed")
                 self._player_error(f"player poll failed: {exc}")
             self._drain_callbacks()
-            # Re-read the window so old samples expire even while the camera is down.
-            self._state = self.window.state(self.clock.monotonic())
+            if self._camera["ok"]:
+                self._state = self.window.state(self.clock.monotonic())  # let samples expire
+            # While the camera is down the last crowd mood stands: the music carries on as
+            # it was (schedule and override still apply) instead of drifting to "no audience".
             self._decide_and_apply(self._state)
             self._watch_player()
 

@@ -294,3 +294,13 @@ def test_status_forgets_the_crowd_when_samples_stop():
     core.poll()
     st = core.status()
     assert st.mood is None and st.faces == 0
+
+
+def test_camera_fault_keeps_the_current_mood_music():
+    core, _, _, clock, _ = make_core()
+    feed(core, clock, "happy")
+    core.camera_fault("unplugged")
+    clock.advance(600)
+    core.poll()
+    st = core.status()
+    assert st.playlist == "happy" and st.mood == "happy" and st.camera["ok"] is False
