@@ -115,7 +115,10 @@ def _library(loaded: LoadedConfig, required: bool) -> Any | None:
         log.warning(
             "music folder missing; playing nothing until it appears", extra=fields(root=str(root))
         )
-    return Library(root, loaded.config.music.extensions)
+    library = Library(root, loaded.config.music.extensions)
+    if not required and not any(library.playlists().values()):
+        return None  # simulation over an empty music folder: the same
+    return library
 
 
 class Daemon:

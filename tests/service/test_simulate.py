@@ -117,3 +117,12 @@ def test_simulate_missing_source_is_a_clear_error(tmp_path, capsys):
     )
     assert daemon.run() == 2
     assert "nowhere" in capsys.readouterr().err
+
+
+def test_simulate_over_an_empty_music_folder_still_switches(tmp_path, astronaut):
+    (tmp_path / "music" / "happy").mkdir(parents=True)  # folders, but no audio
+    cfg = write_config(tmp_path, astronaut, "music:\n  root: music\n")
+    out = io.StringIO()
+    daemon = Daemon(load_config(cfg), simulate=True, out=out, make_player=lambda *a: FakePlayer())
+    assert daemon.run() == 0
+    check([json.loads(line) for line in out.getvalue().splitlines()])
