@@ -36,8 +36,23 @@ class PlacedFace:
     box: tuple[int, int, int, int]
 
 
+@lru_cache(maxsize=4)
+def _background(width: int, height: int, seed: int) -> np.ndarray:
+    img = _make_background(width, height, seed)
+    img.flags.writeable = False
+    return img
+
+
 def background(width: int, height: int, seed: int = 0) -> np.ndarray:
-    """A plain shop-like backdrop: a soft gradient with mild noise, no faces."""
+    """A plain shop-like backdrop: a soft gradient with mild noise, no faces.
+
+    Cached per size: drawing the noise costs more than detecting faces, and the demo
+    camera needs a fresh frame every few seconds for weeks.
+    """
+    return _background(width, height, seed % 4).copy()
+
+
+def _make_background(width: int, height: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     gy = np.linspace(90, 170, height, dtype=np.float32)[:, None]
     gx = np.linspace(0, 30, width, dtype=np.float32)[None, :]
