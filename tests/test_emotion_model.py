@@ -1,0 +1,93 @@
+"""The shipped emotion model (scripts/train_emotion.py + emotion_export.py) on real inputs.
+
+Only the runtime (ai-edge-litert) is needed: no torch, no TensorFlow, no FER2013 data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kiosk.api import EMOTIONS
+from kiosk.vision.classifier import EmotionClassifier, crop_face, load_meta
+from kiosk.vision.runtime import TFLiteModel
+
+MODELS = Path(__file__).resolve().parents[1] / "models"
+INT8 = MODELS / "emotion_cnn_int8.tflite"
+FLOAT = MODELS / "emotion_cnn_float.tflite"
+
+
+@pytest.fixture(scope="module", params=[INT8, FLOAT], ids=["int8", "float"])
+def classifier(request) -> EmotionClassifier:
+    return EmotionClassifier(TFLiteModel(request.param))
+
+
+@pytest.fixture(scope="module")
+def face_box(pipeline, astronaut) -> tuple[float, float, float, float]:
+    faces = pipeline.detector.detect(astronaut)
+    assert len(faces) == 1
+    return faces[0].box
+
+
+def test_int8_model_is_fully_quantized():
+    model = TFLiteModel(INT8)
+    assert model.input.dtype == np.int8
+    assert [o.dtype for o in model.outputs] == [np.int8]
+    # Edge TPU and size budget: the issue caps the model at 1.5 MB.
+    assert INT8.stat().st_size <= 1_500_000
+
+
+@pytest.mark.parametrize("path", [INT8, FLOAT], ids=["int8", "float"])
+def test_sidecar_matches_the_model(path):
+    meta = load_meta(path)
+    raw = json.loads(path.with_suffix(".json").read_text(encoding="utf-8"))
+    assert meta.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert sorted(meta.labels) == sorted(EMOTIONS)
+    assert meta.color == "gray" and meta.crop_square
+    assert 0.0 <= meta.crop_margin <= 0.3
+    assert raw["license"] and raw["source"]
+    # 0..255 pixels map onto the [0, 1] domain the net was trained on.
+    assert meta.normalize.scale * 255 + meta.normalize.offset == pytest.approx(1.0)
+    assert meta.normalize.offset == pytest.approx(0.0)
+
+
+def test_int8_input_quantization_covers_the_pixel_range():
+    scale = TFLiteModel(INT8).input.scale
+    zero = TFLiteModel(INT8).input.zero_point
+    # 0 and 255 must land on the int8 ends, or bright/dark faces would clip.
+    assert round(0.0 / scale + zero) == -128
+    assert round(1.0 / scale + zero) == 127
+
+
+def test_smiling_astronaut_reads_happy(classifier, astronaut, face_box):
+    probs = classifier.classify(astronaut, face_box)
+    assert probs.shape == (7,)
+    assert probs.sum() == pytest.approx(1.0, abs=0.02)
+    assert classifier.labels[int(np.argmax(probs))] == "happy"
+    assert probs[classifier.labels.index("happy")] > 0.5
+
+
+def test_mirrored_face_reads_the_same(classifier, astronaut, face_box):
+    crop = crop_face(astronaut, face_box, classifier.meta.crop_margin, True)
+    a = classifier.classify_crop(crop)
+    b = classifier.classify_crop(crop[:, ::-1].copy())
+    assert np.argmax(a) == np.argmax(b)
+    assert np.abs(a - b).max() < 0.25
+
+
+def test_a_blank_crop_is_not_read_as_a_confident_smile(classifier):
+    gray = np.full((96, 96, 3), 128, np.uint8)
+    probs = classifier.classify_crop(gray)
+    assert probs[classifier.labels.index("happy")] < 0.5
+
+
+def test_model_card_lists_every_shipped_model():
+    card = (MODELS / "README.md").read_text(encoding="utf-8")
+    for path in sorted(MODELS.glob("*.tflite")):
+        assert path.name in card, f"{path.name} has no entry in models/README.md"
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        assert digest in card, f"models/README.md has a stale sha256 for {path.name}"
