@@ -69,9 +69,21 @@ class LoadedConfig:
     path: Path | None
 
     def resolve(self, p: str | os.PathLike[str]) -> Path:
-        """Resolve a path from the config: absolute stays, relative joins the base dir."""
+        """Resolve a path from the config.
+
+        Absolute paths stay. Relative ones join the config file's directory; when nothing
+        exists there but the path exists in the kiosk's own directory (where ``models/``
+        ships), that one is used, so a config that leaves the defaults alone works from
+        anywhere.
+        """
         path = Path(os.path.expanduser(os.fspath(p)))
-        return path if path.is_absolute() else (self.base_dir / path)
+        if path.is_absolute():
+            return path
+        primary = self.base_dir / path
+        if primary.exists() or self.base_dir == DEFAULT_BASE_DIR:
+            return primary
+        fallback = DEFAULT_BASE_DIR / path
+        return fallback if fallback.exists() else primary
 
 
 class ConfigError(Exception):

@@ -110,3 +110,11 @@ def test_cli_validate_exit_codes(tmp_path):
     assert bad.returncode == 2
     out = json.loads(bad.stdout)
     assert out["ok"] is False and any("camera.loop" in e for e in out["errors"])
+
+
+def test_default_model_paths_work_from_a_config_elsewhere(tmp_path):
+    loaded = load_config(write(tmp_path, "camera:\n  interval_s: 2\n"))
+    assert loaded.resolve(loaded.config.vision.detector.model).is_file()
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "mine.tflite").write_bytes(b"x")
+    assert loaded.resolve("models/mine.tflite") == tmp_path / "models" / "mine.tflite"
