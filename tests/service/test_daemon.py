@@ -215,7 +215,10 @@ def test_unwritable_state_dir_is_a_startup_error(tmp_path, monkeypatch):
 
 def test_missing_models_exit_2_with_the_path(tmp_path, capsys):
     cfg = tmp_path / "config.yaml"
-    cfg.write_text("camera:\n  interval_s: 1\n")  # models/ relative to tmp_path: absent
+    cfg.write_text(
+        "camera:\n  interval_s: 1\n"
+        "vision:\n  detector:\n    model: nowhere/face_detection_full_range.tflite\n"
+    )
     daemon = Daemon(load_config(cfg), make_player=lambda *a: FakePlayer())
     assert daemon.run() == 2
     assert "face_detection_full_range.tflite" in capsys.readouterr().err
