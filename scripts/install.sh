@@ -15,6 +15,10 @@
 #   --offline      install only the kiosk package into the venv, no dependency downloads
 #                  (dependencies must already be in the venv or the system's site-packages)
 #   --python EXE   python used to create the venv (default: python3)
+#   --build-python EXE
+#                  with --offline: python that builds the kiosk wheel (default: the venv's);
+#                  it needs setuptools >= 70.1 or the wheel package, which a fresh venv's
+#                  bundled setuptools may lack
 set -euo pipefail
 
 ROOT="${DESTDIR:-}"
@@ -22,6 +26,7 @@ APT=1
 ENABLE=1
 OFFLINE=0
 PYTHON=python3
+BUILD_PYTHON=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --root) ROOT="${2:?--root needs a directory}"; shift 2 ;;
@@ -30,7 +35,8 @@ while [ $# -gt 0 ]; do
     --no-enable) ENABLE=0; shift ;;
     --offline) OFFLINE=1; shift ;;
     --python) PYTHON="${2:?--python needs an executable}"; shift 2 ;;
-    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --build-python) BUILD_PYTHON="${2:?--build-python needs an executable}"; shift 2 ;;
+    -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "install.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -141,13 +147,22 @@ pip_args=(-q --disable-pip-version-check --no-warn-script-location)
 log "installing the kiosk package into $OPT/venv"
 # Build from a copy: pip must not leave build/ or egg-info in the checkout.
 build="$(mktemp -d)"
-trap 'rm -rf "$build"' EXIT
+wheels="$(mktemp -d)"
+trap 'rm -rf "$build" "$wheels"' EXIT
 # Only what the package is built from (a checkout may hold large training runs).
 pkg_files=(pyproject.toml README.md kiosk)
 for f in setup.cfg setup.py MANIFEST.in LICENSE; do [ -e "$SRC/$f" ] && pkg_files+=("$f"); done
 tar -C "$SRC" --exclude='__pycache__' --exclude='*.egg-info' -cf - "${pkg_files[@]}" \
   | tar -C "$build" -xf -
-"$VENV/bin/python" -m pip install "${pip_args[@]}" --upgrade "$build"
+if [ "$OFFLINE" -eq 1 ]; then
+  # No index to fetch a build backend from: build the wheel with a Python that has one,
+  # then install the finished wheel, which needs no backend.
+  "${BUILD_PYTHON:-$VENV/bin/python}" -m pip wheel -q --disable-pip-version-check --no-deps \
+    --no-index --no-build-isolation -w "$wheels" "$build"
+  "$VENV/bin/python" -m pip install "${pip_args[@]}" --upgrade "$wheels"/*.whl
+else
+  "$VENV/bin/python" -m pip install "${pip_args[@]}" --upgrade "$build"
+fi
 "$VENV/bin/python" -c "import kiosk" || { echo "install.sh: kiosk does not import" >&2; exit 1; }
 
 # --- config ------------------------------------------------------------------------------

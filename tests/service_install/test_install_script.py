@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -29,10 +30,10 @@ EXPECTED = [
 
 def sh(script: str, *args: str) -> subprocess.CompletedProcess:
     python = shutil.which("python3") or "python3"
+    # The test venv's own Python builds the wheel: it has the dev extra's setuptools.
+    extra = ["--python", python, "--build-python", sys.executable]
     return subprocess.run(
-        ["bash", str(REPO / "scripts" / script), *args, "--python", python]
-        if script == "install.sh"
-        else ["bash", str(REPO / "scripts" / script), *args],
+        ["bash", str(REPO / "scripts" / script), *args, *(extra if script == "install.sh" else [])],
         capture_output=True,
         text=True,
         timeout=300,
