@@ -15,7 +15,8 @@ from typing import Any, Literal, Protocol, runtime_checkable
 EMOTIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 
 # Event payloads (all JSON-safe aggregates):
-#   sample:   {"faces": n, "emotions": {label: count}, "inference_ms": x, "camera_ok": bool}
+#   sample:   {"faces": n, "faces_ignored": n, "emotions": {label: count}, "inference_ms": x,
+#              "camera_ok": bool}  (faces under mood.min_face_score are only in faces_ignored)
 #   mood:     {"mood": str|None, "confidence": f, "faces": n, "distribution": {...},
 #              "window_s": f, "audience": bool}
 #   playlist: {"from": str|None, "to": str, "reason": str}

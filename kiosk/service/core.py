@@ -121,14 +121,18 @@ class Core:
             now = self.clock.monotonic()
             state = self.window.add(now, faces)
             self._state = state
+            # The stats count the faces the mood counts: ones under min_face_score are left
+            # out of both, and reported apart so a badly placed camera shows up.
+            kept = [f for f in faces if f.score >= self.window.cfg.min_face_score]
             emotions: dict[str, int] = {}
-            for f in faces:
+            for f in kept:
                 label = getattr(f, "emotion", None) or max(f.scores, key=f.scores.get)
                 emotions[label] = emotions.get(label, 0) + 1
             self._emit(
                 "sample",
                 {
-                    "faces": len(faces),
+                    "faces": len(kept),
+                    "faces_ignored": len(faces) - len(kept),
                     "emotions": emotions,
                     "inference_ms": round(inference_ms, 2),
                     "camera_ok": True,

@@ -81,6 +81,7 @@ def test_samples_drive_the_music_with_events():
     samples = kinds(events, "sample")
     assert samples[0] == {
         "faces": 1,
+        "faces_ignored": 0,
         "emotions": {"happy": 1},
         "inference_ms": 0.0,
         "camera_ok": True,
@@ -89,6 +90,17 @@ def test_samples_drive_the_music_with_events():
     tr = kinds(events, "track")[-1]
     assert tr["playlist"] == "happy" and tr["title"] == "happy 0" and tr["artist"] == "Band"
     assert core.status().track["path"].endswith("happy/0.ogg")
+
+
+def test_faces_under_min_face_score_are_not_counted_in_the_sample():
+    core, _, _, _, events = make_core()
+    weak = Face("sad", x=400.0)
+    weak.score = core.window.cfg.min_face_score / 2
+    core.add_sample([Face("happy"), weak])
+    sample = kinds(events, "sample")[-1]
+    assert sample["faces"] == 1 and sample["faces_ignored"] == 1
+    assert sample["emotions"] == {"happy": 1}
+    assert kinds(events, "mood")[-1]["faces"] == 1
 
 
 def test_event_timestamps_come_from_the_clock():
