@@ -91,3 +91,18 @@ def test_model_card_lists_every_shipped_model():
         assert path.name in card, f"{path.name} has no entry in models/README.md"
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         assert digest in card, f"models/README.md has a stale sha256 for {path.name}"
+
+
+def test_int8_fast_input_matches_the_generic_quantization(astronaut, face_box):
+    clf = EmotionClassifier(TFLiteModel(INT8))
+    crop = crop_face(astronaut, face_box, clf.meta.crop_margin, True)
+    fast = clf.model_input(crop)
+    assert fast.dtype == np.int8
+    generic = clf.model.quantize_input(clf.preprocess(crop))
+    np.testing.assert_array_equal(fast, generic)
+
+
+def test_float_model_keeps_the_float_input(astronaut, face_box):
+    clf = EmotionClassifier(TFLiteModel(FLOAT))
+    crop = crop_face(astronaut, face_box, clf.meta.crop_margin, True)
+    np.testing.assert_array_equal(clf.model_input(crop), clf.preprocess(crop))

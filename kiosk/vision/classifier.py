@@ -77,6 +77,19 @@ def load_meta(model_path: Path) -> ModelMeta:
         raise ModelError(f"{path}: {problems}") from None
 
 
+def _takes_pixels_as_int8(model: TFLiteModel, meta: ModelMeta) -> bool:
+    """True when the int8 input tensor holds exactly pixel - 128 (gray, x/255, scale 1/255)."""
+    info = model.input
+    return (
+        meta.color == "gray"
+        and info.dtype == np.int8
+        and info.zero_point == -128
+        and abs(info.scale * 255.0 - 1.0) < 1e-6
+        and abs(meta.normalize.scale * 255.0 - 1.0) < 1e-6
+        and meta.normalize.offset == 0.0
+    )
+
+
 def crop_face(
     frame_bgr: np.ndarray, box: tuple[float, float, float, float], margin: float, square: bool
 ) -> np.ndarray:
@@ -119,6 +132,7 @@ class EmotionClassifier:
         self.labels = self.meta.labels
         self._scale = np.float32(self.meta.normalize.scale)
         self._offset = np.float32(self.meta.normalize.offset)
+        self._byte_input = _takes_pixels_as_int8(model, self.meta)
 
     def preprocess(self, crop_bgr: np.ndarray) -> np.ndarray:
         w, h = self.meta.input_size
@@ -132,9 +146,20 @@ class EmotionClassifier:
         x = img.astype(np.float32) * self._scale + self._offset
         return x.reshape(1, h, w, -1)
 
+    def model_input(self, crop_bgr: np.ndarray) -> np.ndarray:
+        """The input tensor for one crop: int8 straight from the pixels where that is exact."""
+        if not self._byte_input:
+            return self.preprocess(crop_bgr)
+        w, h = self.meta.input_size
+        img = cv2.cvtColor(crop_bgr, cv2.COLOR_BGR2GRAY) if crop_bgr.ndim == 3 else crop_bgr
+        # pixel/255 quantized with scale 1/255 and zero point -128 is pixel - 128, which is
+        # the pixel byte with its top bit flipped, read as int8.
+        img = np.bitwise_xor(shrink(img, w, h), np.uint8(0x80))
+        return img.view(np.int8).reshape(1, h, w, 1)
+
     def classify_crop(self, crop_bgr: np.ndarray) -> np.ndarray:
         """Probabilities in ``self.labels`` order for one crop (already framed)."""
-        y = self.model.run(self.preprocess(crop_bgr))[0].reshape(-1)
+        y = self.model.run(self.model_input(crop_bgr))[0].reshape(-1)
         if self.meta.output == "logits":
             e = np.exp(y - y.max())
             return e / e.sum()

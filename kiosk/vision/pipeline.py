@@ -63,7 +63,7 @@ class Pipeline:
         faces = []
         for d in dets:
             probs = self.classifier.classify(frame, d.box)
-            scores = dict(zip(self.labels, (float(p) for p in probs), strict=True))
+            scores = dict(zip(self.labels, probs.tolist(), strict=True))
             faces.append(Face(d.box, d.score, self.labels[int(np.argmax(probs))], scores))
         return faces
 

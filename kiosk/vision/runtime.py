@@ -140,6 +140,8 @@ class TFLiteModel:
 
     def quantize_input(self, x: np.ndarray) -> np.ndarray:
         info = self.input
+        if x.dtype == info.dtype:
+            return x  # already in the tensor's own representation
         if info.quantized:
             lo, hi = np.iinfo(info.dtype).min, np.iinfo(info.dtype).max
             q = np.rint(x / info.scale + info.zero_point)
