@@ -215,6 +215,14 @@ class Daemon:
             log.exception("MQTT front end failed to start; the kiosk runs without it")
             self._mqtt = None
 
+    def _stop_mqtt(self) -> None:
+        if self._mqtt is not None:
+            try:
+                self._mqtt.stop()
+            except Exception:
+                log.exception("MQTT stop failed")
+        self._mqtt = None
+
     # -- camera -----------------------------------------------------------------------------
 
     def _open_camera(self) -> None:
@@ -298,10 +306,10 @@ class Daemon:
             )
         return True
 
-    def _apply_reload(self, core: Core, seen: tuple[Any, Any]) -> tuple[Any, Any]:
-        """Reopen camera / rebuild the pipeline when their config sections changed."""
+    def _apply_reload(self, core: Core, seen: tuple[Any, ...]) -> tuple[Any, ...]:
+        """Reopen camera, rebuild the pipeline, reconnect MQTT when their sections changed."""
         cfg = core.loaded.config
-        now = (cfg.camera, cfg.vision)
+        now = (cfg.camera, cfg.vision, cfg.mqtt)
         self.loaded = core.loaded
         if now[0] != seen[0]:
             log.info("camera config changed; reopening")
@@ -316,6 +324,12 @@ class Daemon:
                 log.info("vision models reloaded")
             except Exception as exc:
                 log.error("new vision config failed; keeping the old models: %s", exc)
+        if now[2] != seen[2]:
+            # Runs in the main loop, not on the MQTT thread that may have carried the
+            # reload command, so the old client can be stopped cleanly (it says offline).
+            log.info("mqtt config changed; reconnecting")
+            self._stop_mqtt()
+            self._start_mqtt(core)
         return now
 
     def _handle_hup(self, core: Core) -> None:
@@ -413,7 +427,7 @@ class Daemon:
         now = self.clock.monotonic()
         next_sample, next_poll = now, now + svc.poll_interval_s
         next_refresh, next_wd = now + svc.library_refresh_s, now
-        seen = (core.loaded.config.camera, core.loaded.config.vision)
+        seen = (core.loaded.config.camera, core.loaded.config.vision, core.loaded.config.mqtt)
         generation = core.generation
         end = now + self.duration_s if self.duration_s is not None else None
         while not self._stop:
@@ -450,11 +464,7 @@ class Daemon:
                 self._wake.clear()
         log.info("stopping", extra=fields(fade_s=svc.stop_fade_s))
         self.notifier.stopping()
-        if self._mqtt is not None:
-            try:
-                self._mqtt.stop()
-            except Exception:
-                log.exception("MQTT stop failed")
+        self._stop_mqtt()
         core.shutdown(svc.stop_fade_s)
         return 0
 

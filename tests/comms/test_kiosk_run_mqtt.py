@@ -49,3 +49,48 @@ def test_kiosk_run_obeys_commands_and_its_will_says_offline(broker, watch, tmp_p
             proc.kill()
             proc.wait(10)
         log.close()
+
+
+def test_reload_applies_new_mqtt_settings(broker, watch, tmp_path):
+    defaults = load_config(None)
+    vision = defaults.config.vision
+    cfg = tmp_path / "kiosk.yaml"
+
+    def write(kiosk_id: str) -> None:
+        cfg.write_text(
+            f"mqtt:\n  enabled: true\n  host: 127.0.0.1\n  port: {broker.port}\n"
+            f"  kiosk_id: {kiosk_id}\n"
+            f"  outbox_path: {tmp_path / 'outbox.sqlite'}\n"
+            f"vision:\n  detector:\n    model: {defaults.resolve(vision.detector.model)}\n"
+            f"  classifier:\n    model: {defaults.resolve(vision.classifier.model)}\n"
+            "camera:\n  interval_s: 0.5\n"
+        )
+
+    write("old")
+    w = watch(broker.port, ["kiosk/old/#", "kiosk/new/#"])
+    log = (tmp_path / "kiosk.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kiosk", "run", "-c", str(cfg), "--player", "null"],
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
+    try:
+        w.wait(lambda m: m.topic == "kiosk/old/availability" and m.payload == b"online", 30)
+        write("new")
+        w.publish("kiosk/old/cmd/reload", '{"id": "rl"}')
+        r = w.wait(lambda m: m.topic == "kiosk/old/cmd/result" and b'"rl"' in m.payload)
+        assert json.loads(r.payload)["ok"] is True
+        w.wait(lambda m: m.topic == "kiosk/old/availability" and m.payload == b"offline", 15)
+        w.wait(lambda m: m.topic == "kiosk/new/availability" and m.payload == b"online", 15)
+        w.publish("kiosk/new/cmd/volume", '{"level": 30, "id": "v2"}')
+        r = w.wait(lambda m: m.topic == "kiosk/new/cmd/result" and b'"v2"' in m.payload)
+        assert json.loads(r.payload)["ok"] is True
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+        log.close()
+    assert "mqtt config changed; reconnecting" in (tmp_path / "kiosk.log").read_text()
