@@ -10,25 +10,34 @@ import sys
 from kiosk.config import load_config
 
 
-def test_kiosk_run_obeys_commands_and_its_will_says_offline(broker, watch, tmp_path):
+def write_config(path, broker_port: int, kiosk_id: str, extra: str = "") -> None:
+    """A kiosk config on the test broker with the bundled models and the demo camera."""
     defaults = load_config(None)
     vision = defaults.config.vision
-    cfg = tmp_path / "kiosk.yaml"
-    cfg.write_text(
-        f"mqtt:\n  enabled: true\n  host: 127.0.0.1\n  port: {broker.port}\n"
-        "  kiosk_id: run1\n  stats_interval_s: 1\n"
-        f"  outbox_path: {tmp_path / 'outbox.sqlite'}\n"
+    path.write_text(
+        f"mqtt:\n  enabled: true\n  host: 127.0.0.1\n  port: {broker_port}\n"
+        f"  kiosk_id: {kiosk_id}\n{extra}"
+        f"  outbox_path: {path.parent / 'outbox.sqlite'}\n"
         f"vision:\n  detector:\n    model: {defaults.resolve(vision.detector.model)}\n"
         f"  classifier:\n    model: {defaults.resolve(vision.classifier.model)}\n"
         "camera:\n  interval_s: 0.2\n"
     )
-    w = watch(broker.port, ["kiosk/run1/#"])
-    log = (tmp_path / "kiosk.log").open("wb")
-    proc = subprocess.Popen(
+
+
+def start_kiosk(cfg, log) -> subprocess.Popen:
+    return subprocess.Popen(
         [sys.executable, "-m", "kiosk", "run", "-c", str(cfg), "--player", "null"],
         stdout=subprocess.DEVNULL,
         stderr=log,
     )
+
+
+def test_kiosk_run_obeys_commands_and_its_will_says_offline(broker, watch, tmp_path):
+    cfg = tmp_path / "kiosk.yaml"
+    write_config(cfg, broker.port, "run1", "  stats_interval_s: 1\n")
+    w = watch(broker.port, ["kiosk/run1/#"])
+    log = (tmp_path / "kiosk.log").open("wb")
+    proc = start_kiosk(cfg, log)
     try:
         w.wait(lambda m: m.topic.endswith("/availability") and m.payload == b"online", 30)
         w.wait(lambda m: m.topic.endswith("/state"))
@@ -52,31 +61,14 @@ def test_kiosk_run_obeys_commands_and_its_will_says_offline(broker, watch, tmp_p
 
 
 def test_reload_applies_new_mqtt_settings(broker, watch, tmp_path):
-    defaults = load_config(None)
-    vision = defaults.config.vision
     cfg = tmp_path / "kiosk.yaml"
-
-    def write(kiosk_id: str) -> None:
-        cfg.write_text(
-            f"mqtt:\n  enabled: true\n  host: 127.0.0.1\n  port: {broker.port}\n"
-            f"  kiosk_id: {kiosk_id}\n"
-            f"  outbox_path: {tmp_path / 'outbox.sqlite'}\n"
-            f"vision:\n  detector:\n    model: {defaults.resolve(vision.detector.model)}\n"
-            f"  classifier:\n    model: {defaults.resolve(vision.classifier.model)}\n"
-            "camera:\n  interval_s: 0.5\n"
-        )
-
-    write("old")
+    write_config(cfg, broker.port, "old")
     w = watch(broker.port, ["kiosk/old/#", "kiosk/new/#"])
     log = (tmp_path / "kiosk.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kiosk", "run", "-c", str(cfg), "--player", "null"],
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-    )
+    proc = start_kiosk(cfg, log)
     try:
         w.wait(lambda m: m.topic == "kiosk/old/availability" and m.payload == b"online", 30)
-        write("new")
+        write_config(cfg, broker.port, "new")
         w.publish("kiosk/old/cmd/reload", '{"id": "rl"}')
         r = w.wait(lambda m: m.topic == "kiosk/old/cmd/result" and b'"rl"' in m.payload)
         assert json.loads(r.payload)["ok"] is True
