@@ -55,6 +55,14 @@ def load_folder(
     return x, y
 
 
+def stratified(y: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """Indices of about n images, the same number per label (fewer where a label runs out)."""
+    rng = np.random.default_rng(seed)
+    per = max(1, n // len(LABELS))
+    picks = [rng.permutation(np.flatnonzero(y == c))[:per] for c in range(len(LABELS))]
+    return np.concatenate(picks)
+
+
 def resize(x: np.ndarray, size: int) -> np.ndarray:
     """Bilinear resize of a uint8 stack, as the kiosk's classifier does for a 48 px crop."""
     if x.shape[1] == size:

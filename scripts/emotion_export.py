@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from emotion_common import LABELS, load_folder, report, resize
+from emotion_common import LABELS, load_folder, report, resize, stratified
 
 log = logging.getLogger("emotion")
 
@@ -162,13 +162,6 @@ def bench(paths: dict[str, Path], runs: int) -> dict[str, dict[str, float]]:
         k: {"median_ms": float(np.median(v)), "p95_ms": float(np.percentile(v, 95))}
         for k, v in times.items()
     }
-
-
-def stratified(y: np.ndarray, n: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    per = max(1, n // len(LABELS))
-    picks = [rng.permutation(np.flatnonzero(y == c))[:per] for c in range(len(LABELS))]
-    return np.concatenate(picks)
 
 
 def sidecar(name: str, tflite: Path, size: int, margin: float, kind: str) -> dict:

@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from emotion_common import LABELS, SIX, load_folder
+from emotion_common import LABELS, SIX, load_folder, stratified
 
 from kiosk.camera.compose import photo
 from kiosk.config import load_config
@@ -40,12 +40,6 @@ MARGINS = (0.0, 0.04, 0.08, 0.12, 0.16, 0.2, 0.3)
 UPSCALE, PAD = 3, 48  # FER 48 px -> 144 px face with 48 px of replicated edge each side
 
 
-def stratified(y: np.ndarray, per_class: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    picks = [rng.permutation(np.flatnonzero(y == c))[:per_class] for c in range(len(LABELS))]
-    return np.sort(np.concatenate(picks))
-
-
 def six_class_hit(probs: np.ndarray, labels: list[str], truth: str) -> bool:
     keep = [labels.index(lab) for lab in SIX]
     return labels[keep[int(np.argmax(probs[keep]))]] == truth
@@ -55,7 +49,7 @@ def fer_through_detector(
     pipe: Pipeline, clf: EmotionClassifier, val: Path, per_class: int, seed: int
 ):
     x, y = load_folder(val)
-    idx = stratified(y, per_class, seed)
+    idx = np.sort(stratified(y, per_class * len(LABELS), seed))
     idx = idx[y[idx] != LABELS.index("disgust")]
     hits = {m: 0 for m in MARGINS}
     tight, found = 0, 0

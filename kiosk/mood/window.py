@@ -117,9 +117,13 @@ class MoodWindow:
     def half_life_s(self) -> float:
         return self.cfg.half_life_s or self.cfg.window_s / 2
 
+    def counted(self, faces: Sequence[FaceLike]) -> list[FaceLike]:
+        """The faces the mood counts: those at or above ``min_face_score``."""
+        return [f for f in faces if f.score >= self.cfg.min_face_score]
+
     def add(self, t: float, faces: Sequence[FaceLike]) -> MoodState:
         """Add the faces of one sample taken at monotonic time ``t``; return the new state."""
-        kept = [f for f in faces if f.score >= self.cfg.min_face_score]
+        kept = self.counted(faces)
         stays = self._follow(t, kept)
         total = 0.0
         acc = dict.fromkeys(EMOTIONS, 0.0)

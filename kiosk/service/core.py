@@ -121,9 +121,9 @@ class Core:
             now = self.clock.monotonic()
             state = self.window.add(now, faces)
             self._state = state
-            # The stats count the faces the mood counts: ones under min_face_score are left
-            # out of both, and reported apart so a badly placed camera shows up.
-            kept = [f for f in faces if f.score >= self.window.cfg.min_face_score]
+            # The stats count the faces the mood counts; the rest are reported apart so a
+            # badly placed camera shows up.
+            kept = self.window.counted(faces)
             emotions: dict[str, int] = {}
             for f in kept:
                 label = getattr(f, "emotion", None) or max(f.scores, key=f.scores.get)

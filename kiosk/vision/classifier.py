@@ -134,7 +134,8 @@ class EmotionClassifier:
         self._offset = np.float32(self.meta.normalize.offset)
         self._byte_input = _takes_pixels_as_int8(model, self.meta)
 
-    def preprocess(self, crop_bgr: np.ndarray) -> np.ndarray:
+    def _pixels(self, crop_bgr: np.ndarray) -> np.ndarray:
+        """The crop in the model's colour order and input size, still uint8."""
         w, h = self.meta.input_size
         if self.meta.color == "gray":
             img = cv2.cvtColor(crop_bgr, cv2.COLOR_BGR2GRAY) if crop_bgr.ndim == 3 else crop_bgr
@@ -142,8 +143,11 @@ class EmotionClassifier:
             img = cv2.cvtColor(crop_bgr, cv2.COLOR_BGR2RGB)
         else:
             img = crop_bgr
-        img = shrink(img, w, h)
-        x = img.astype(np.float32) * self._scale + self._offset
+        return shrink(img, w, h)
+
+    def preprocess(self, crop_bgr: np.ndarray) -> np.ndarray:
+        w, h = self.meta.input_size
+        x = self._pixels(crop_bgr).astype(np.float32) * self._scale + self._offset
         return x.reshape(1, h, w, -1)
 
     def model_input(self, crop_bgr: np.ndarray) -> np.ndarray:
@@ -151,10 +155,9 @@ class EmotionClassifier:
         if not self._byte_input:
             return self.preprocess(crop_bgr)
         w, h = self.meta.input_size
-        img = cv2.cvtColor(crop_bgr, cv2.COLOR_BGR2GRAY) if crop_bgr.ndim == 3 else crop_bgr
         # pixel/255 quantized with scale 1/255 and zero point -128 is pixel - 128, which is
         # the pixel byte with its top bit flipped, read as int8.
-        img = np.bitwise_xor(shrink(img, w, h), np.uint8(0x80))
+        img = np.bitwise_xor(self._pixels(crop_bgr), np.uint8(0x80))
         return img.view(np.int8).reshape(1, h, w, 1)
 
     def classify_crop(self, crop_bgr: np.ndarray) -> np.ndarray:
