@@ -36,7 +36,10 @@ make_venv() {
   if [ ! -x .venv/bin/python ]; then
     python3 -m venv --system-site-packages .venv
   fi
-  .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[${extras}]"
+  # pip 23 (Debian 12) rejects an empty extras list ".[]": name extras only when there are some.
+  local target="."
+  [ -n "$extras" ] && target=".[${extras}]"
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e "$target"
 }
 
 case "$mode" in
