@@ -82,7 +82,10 @@ DAY: tuple[Phase, ...] = (
 # The demo runs on the built-in config, tuned so a day fits in little more than a minute:
 # a 12 s mood window (4 samples) and 15 s between mood-driven switches. A shop's config
 # keeps the slower defaults (30 s window, 90 s dwell), which suit real foot traffic.
-DEMO_TIMING: dict[str, dict[str, float]] = {"mood": {"window_s": 12.0}, "policy": {"min_dwell_s": 15.0}}
+DEMO_TIMING: dict[str, dict[str, float]] = {
+    "mood": {"window_s": 12.0},
+    "policy": {"min_dwell_s": 15.0},
+}
 
 
 def with_demo_timing(cfg: Any) -> Any:

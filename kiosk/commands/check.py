@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -21,6 +23,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from kiosk.commands.import_cmd import add_installed_config_arg, installed_default
+from kiosk.native_stderr import native_stderr_to_log
+
+log = logging.getLogger(__name__)
 
 CHECK_NAMES = ("config", "camera", "models", "audio", "music", "mqtt", "disk", "clock")
 MIN_YEAR = 2024
@@ -102,6 +107,24 @@ def check_camera(loaded) -> Check:
     return Check("camera", True, True, f"{backend}: {w}x{h} frame in {time.monotonic() - t0:.2f} s")
 
 
+def missing_models(loaded) -> list[str]:
+    """Every model file the config names that is not there (not just the first)."""
+    from kiosk.vision.classifier import sidecar_path
+
+    v = loaded.config.vision
+    missing = []
+    for key, name in (
+        ("vision.detector.model", v.detector.model),
+        ("vision.classifier.model", v.classifier.model),
+    ):
+        path = loaded.resolve(name)
+        if not path.is_file():
+            missing.append(f"{key} {path}")
+        elif key == "vision.classifier.model" and not sidecar_path(path).is_file():
+            missing.append(f"{key} sidecar {sidecar_path(path)}")
+    return missing
+
+
 def check_models(loaded) -> Check:
     from kiosk.camera.compose import photo
     from kiosk.vision.pipeline import Pipeline
@@ -110,6 +133,9 @@ def check_models(loaded) -> Check:
         "check vision.detector.model and vision.classifier.model point at the .tflite files "
         "(and the classifier's .json sidecar); pip install ai-edge-litert (or tflite-runtime)"
     )
+    missing = missing_models(loaded)
+    if missing:
+        return Check("models", False, True, "missing: " + "; ".join(missing), fix)
     try:
         pipeline = Pipeline.from_config(loaded)
         result = pipeline.process(photo().copy())
@@ -231,8 +257,17 @@ def check_audio(aout: str | None, extra: list[str] | None = None, timeout_s: flo
     return Check("audio", True, True, f"VLC played a {tone_s:g} s test tone via {name}")
 
 
+ALSA_LINE = re.compile(r"^ALSA lib \S+:\d+:\(\w+\) (.*)$")
+
+
 def audio_check(loaded, aout: str | None, extra: list[str]) -> Check:
-    result = check_audio(aout, extra)
+    # libasound prints ~100 lines on fd 2 when VLC probes a machine with no sound card;
+    # they go to the log at DEBUG (kiosk -v check), and the first one into the detail.
+    with native_stderr_to_log(log, chatter=("ALSA lib", "INFO: ")) as native:
+        result = check_audio(aout, extra)
+    alsa = [m.group(1) for line in native.lines if (m := ALSA_LINE.match(line))]
+    if not result.ok and alsa:
+        result.detail += f" (ALSA: {alsa[0]})"
     if result.ok and aout == "afile" and loaded.config.player.aout == "auto":
         # player.aout auto found no sound card or server and falls back to a WAV file:
         # fine for the demo, a silent shop for a real install.
@@ -385,6 +420,31 @@ def check_clock(now: float | None = None) -> Check:
 
 
 # -- command ----------------------------------------------------------------------------------
+def config_failure(path: str | None, exc: Exception) -> Check:
+    """The config check for a config that did not load: say what is wrong with the file."""
+    example = "kiosk config example > FILE"
+    if path is not None and not os.path.lexists(path):
+        return Check(
+            "config",
+            False,
+            True,
+            f"config file {path} does not exist",
+            f"check the --config path, or create the file ({example.replace('FILE', path)})",
+        )
+    if path is not None and not os.path.isfile(path):
+        return Check("config", False, True, f"{path} is not a regular file", "pass a YAML file")
+    problems = getattr(exc, "problems", [])
+    if problems and all(p.startswith(("cannot read file", "file is not UTF-8")) for p in problems):
+        return Check(
+            "config",
+            False,
+            True,
+            f"{path}: {'; '.join(problems)}",
+            "make the file readable by this user (the service reads it as user kiosk), in UTF-8",
+        )
+    return Check("config", False, True, str(exc), "fix the keys named above")
+
+
 def run_checks(loaded, skip: set[str]) -> list[Check]:
     cam_timeout = loaded.config.camera.open_timeout_s + 10
     aout, extra = player_aout(loaded)
@@ -412,7 +472,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         loaded = load_config(args.config)
     except ConfigError as exc:
-        checks = [Check("config", False, True, str(exc), "fix the keys named above")]
+        checks = [config_failure(args.config, exc)]
         _print(checks, args.json)
         return 2
     source = str(loaded.path) if loaded.path else "built-in defaults"

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from kiosk.native_stderr import native_stderr_to_log
+
 log = logging.getLogger(__name__)
 
 BACKENDS: dict[str, tuple[str, str]] = {
@@ -121,12 +123,15 @@ class TFLiteModel:
                     "libedgetpu1-std and plug in the Coral, or set vision.runtime.edgetpu: false"
                 ) from None
         try:
-            self._interp = self.backend.interpreter_cls(
-                model_path=str(self.path),
-                num_threads=num_threads,
-                experimental_delegates=delegates or None,
-            )
-            self._interp.allocate_tensors()
+            # LiteRT's C++ code prints "INFO: Created TensorFlow Lite XNNPACK delegate for
+            # CPU." on fd 2 here; it goes to this module's log at DEBUG instead.
+            with native_stderr_to_log(log):
+                self._interp = self.backend.interpreter_cls(
+                    model_path=str(self.path),
+                    num_threads=num_threads,
+                    experimental_delegates=delegates or None,
+                )
+                self._interp.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             raise ModelError(f"cannot load model {self.path}: {exc}") from None
         self.inputs = [_info(d) for d in self._interp.get_input_details()]
