@@ -8,6 +8,7 @@ what is wrong and, where the YAML is available, the line.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,10 +81,25 @@ class LoadedConfig:
         if path.is_absolute():
             return path
         primary = self.base_dir / path
-        if primary.exists() or self.base_dir == DEFAULT_BASE_DIR:
+        if primary.exists():
             return primary
-        fallback = DEFAULT_BASE_DIR / path
-        return fallback if fallback.exists() else primary
+        for home in kiosk_dirs():
+            if home != self.base_dir and (home / path).exists():
+                return home / path
+        return primary
+
+
+def kiosk_dirs() -> list[Path]:
+    """Where the kiosk's own files (``models/``) ship, most specific first.
+
+    The checkout root, and for an installed kiosk the folder that holds its venv
+    (scripts/install.sh puts ``/opt/kiosk/models`` beside ``/opt/kiosk/venv``), so the
+    installed config can leave the models to the package defaults.
+    """
+    dirs = [DEFAULT_BASE_DIR]
+    if sys.prefix != sys.base_prefix:  # a venv, not the system's Python
+        dirs.append(Path(sys.prefix).parent)
+    return dirs
 
 
 class ConfigError(Exception):

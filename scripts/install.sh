@@ -4,8 +4,11 @@
 #
 #   sudo bash scripts/install.sh              install or update, enable and (re)start
 #
-# Safe to re-run: it updates the code, models, units and udev rule, and never touches an
-# existing /etc/kiosk/config.yaml or the music under /var/lib/kiosk.
+# Safe to re-run: it updates the code, models, units and udev rule, and keeps an existing
+# /etc/kiosk/config.yaml and the music under /var/lib/kiosk. The one edit an update makes
+# to the config: the emotion-model line that older versions of this script wrote (the old
+# fer_emotion_quantized.tflite) is removed, so the kiosk uses the package's default model;
+# a model the config names otherwise stays.
 #
 # Options:
 #   --root DIR     install into DIR instead of / (a throwaway tree: no apt, no user, no
@@ -172,6 +175,49 @@ if [ "$platform" = pi ]; then camera="backend: picamera2"; else camera="backend:
   source: 0"; fi
 CONFIG="$ROOT$ETC/config.yaml"
 if [ -e "$CONFIG" ]; then
+  # Older versions of this script pinned the weaker fer model; move such installs onto
+  # the package default. Only that exact installer-written line goes.
+  # A pin the user re-adds after that stays (the note it leaves marks the file as done).
+  # Exit codes: 0 removed, 3 nothing to do, other: could not (the config stays as it was).
+  set +e
+  "$VENV/bin/python" - "$CONFIG" "$OPT/models/fer_emotion_quantized.tflite" <<'PYEOF'
+import os, re, sys, yaml
+path, old = sys.argv[1], sys.argv[2]
+with open(path, encoding="utf-8") as f:
+    text = f.read()
+data = yaml.safe_load(text)
+vision = data.get("vision") if isinstance(data, dict) else None
+classifier = vision.get("classifier") if isinstance(vision, dict) else None
+if not isinstance(classifier, dict) or classifier != {"model": old}:
+    sys.exit(3)  # no pin, or a model (or more) the user chose
+block = re.compile(
+    r"^  classifier:[ \t]*\n    model:[ \t]*(['\"]?)" + re.escape(old) + r"\1[ \t]*\n", re.M
+)
+if "removed by scripts/install.sh" in text or len(block.findall(text)) != 1:
+    sys.exit(3)  # not the layout this script wrote: leave it to the user
+note = (
+    "  # classifier.model: removed by scripts/install.sh (it pinned the old\n"
+    "  # fer_emotion_quantized.tflite); the package default model is used.\n"
+)
+new = block.sub(lambda _m: note, text)
+# The edit must remove exactly the pin: everything else parses as before.
+expected = {**data, "vision": {k: v for k, v in vision.items() if k != "classifier"}}
+got = yaml.safe_load(new)
+if {**got, "vision": got.get("vision") or {}} != expected:
+    sys.exit(4)
+tmp = path + ".new"
+with open(tmp, "w", encoding="utf-8") as f:
+    f.write(new)
+os.chmod(tmp, os.stat(path).st_mode & 0o777)
+os.replace(tmp, path)
+PYEOF
+  rc=$?
+  set -e
+  case "$rc" in
+    0) log "updated $ETC/config.yaml: removed the old emotion model pin (fer_emotion_quantized); the kiosk now uses the package default" ;;
+    3) ;;
+    *) log "WARNING: could not update the emotion model line in $ETC/config.yaml (left as it was)" ;;
+  esac
   log "kept existing $ETC/config.yaml"
 else
   cat >"$CONFIG.new" <<EOF
@@ -180,11 +226,8 @@ else
 # Check it with: kiosk config validate $ETC/config.yaml   and then: kiosk check
 camera:
   $camera
-vision:
-  detector:
-    model: $OPT/models/face_detection_full_range.tflite
-  classifier:
-    model: $OPT/models/fer_emotion_quantized.tflite
+# vision.detector.model and vision.classifier.model: left to the package defaults, which
+# resolve to $OPT/models/ (updates bring better models). Name a file here to pin one.
 music:
   root: $STATE/music
 player:
