@@ -17,6 +17,7 @@ little from frame to frame like people walking. Frames exist only in memory.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -27,6 +28,8 @@ import numpy as np
 from kiosk import ASSETS_DIR
 from kiosk.camera.base import EndOfStream
 from kiosk.camera.compose import PHOTO_FACE, background
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,7 @@ class Visitor:
 class Phase:
     name: str
     frames: int
+    says: str  # logged when the phase begins, so the log tells the story
     visitors: tuple[Visitor, ...] = ()
 
 
@@ -71,11 +75,11 @@ AFTERNOON = (
 # One demo day: 26 frames, 78 s at the default interval. The first minute shows an empty
 # shop, a mood-driven switch when the visitors come in and the switch back when they go.
 DAY: tuple[Phase, ...] = (
-    Phase("opening", 3),
-    Phase("morning", 7, MORNING),
-    Phase("midday", 5),
-    Phase("afternoon", 7, AFTERNOON),
-    Phase("evening", 4),
+    Phase("opening", 3, "the shop opens, nobody in"),
+    Phase("morning", 7, "three visitors come in, two of them smiling", MORNING),
+    Phase("midday", 5, "the visitors have left, the shop is empty"),
+    Phase("afternoon", 7, "two glum visitors come in", AFTERNOON),
+    Phase("evening", 4, "the shop is empty again; then the day starts over"),
 )
 
 
@@ -131,16 +135,14 @@ def paste(frame: np.ndarray, person: Person, cx: int, cy: int, face_px: int) -> 
     ]
 
 
-def day_frames() -> list[tuple[str, tuple[Visitor, ...], float]]:
-    """(phase name, visitors, progress 0..1 through the phase) for each frame of the day."""
-    out = []
-    for phase in DAY:
-        for i in range(phase.frames):
-            out.append((phase.name, phase.visitors, i / max(1, phase.frames - 1)))
-    return out
+def day_frames() -> list[tuple[Phase, float]]:
+    """(phase, progress 0..1 through the phase) for each frame of the day."""
+    return [(p, i / max(1, p.frames - 1)) for p in DAY for i in range(p.frames)]
 
 
-def render(width: int, height: int, visitors: tuple[Visitor, ...], progress: float, seed: int):
+def render(
+    width: int, height: int, visitors: tuple[Visitor, ...], progress: float, seed: int
+) -> np.ndarray:
     """One frame: the shop backdrop with each visitor at ``progress`` along their walk."""
     frame = background(width, height, seed)
     scale = width / 1280  # sizes are given for 1280×720
@@ -162,8 +164,8 @@ class DemoCamera:
 
     @property
     def phase(self) -> str:
-        """Name of the phase the next frame belongs to (for logs and tests)."""
-        return self._frames[self._pos % len(self._frames)][0]
+        """Name of the phase the next frame belongs to."""
+        return self._frames[self._pos % len(self._frames)][0].name
 
     def open(self) -> None:
         pass
@@ -173,8 +175,10 @@ class DemoCamera:
             if not self.loop:
                 raise EndOfStream("demo day finished")
             self._pos = 0
-        _name, visitors, progress = self._frames[self._pos]
-        frame = render(self.width, self.height, visitors, progress, seed=self._pos)
+        phase, progress = self._frames[self._pos]
+        if progress == 0:
+            log.info("demo day, %s: %s", phase.name, phase.says)
+        frame = render(self.width, self.height, phase.visitors, progress, seed=self._pos)
         self._pos += 1
         return frame
 
