@@ -13,7 +13,7 @@ class CameraConfig(Section):
     backend: Literal["demo", "folder", "opencv", "picamera2"] = Field(
         "demo",
         description=(
-            "demo: built-in frames made from the bundled photograph (no camera needed); "
+            "demo: a built-in shop day made from the bundled photographs (no camera needed); "
             "folder: images or a video file for replay; opencv: V4L2 device index, file, "
             "RTSP/HTTP URL or GStreamer pipeline; picamera2: Raspberry Pi camera module."
         ),
