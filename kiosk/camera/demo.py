@@ -5,8 +5,8 @@ here says what mood a frame has. The day, at the default 3 s sampling interval (
 per ``read``):
 
 - opening: the shop is empty (the no-audience playlist plays);
-- morning: three happy visitors walk in (two copies of the astronaut photograph and Grace
-  Hopper's portrait), drift through the shop and leave; the music follows them;
+- morning: three visitors walk in (two copies of the smiling astronaut photograph and Grace
+  Hopper's calm portrait), drift through the shop and leave; the music follows them;
 - midday: the shop is empty again and the music goes back to the no-audience playlist;
 - afternoon: two glum visitors (the cameraman photograph) stay a while, then leave;
 - evening: empty. Then the day starts again.
