@@ -529,7 +529,9 @@ def recover_library(loaded) -> list[str]:
         if not os.path.isdir(paths.library_dir):
             return []
         store = LibraryStore(paths.music_root, paths.library_dir)
-        with _privileges(paths), store.locked(create=False):
+        # No privilege switch here: it would apply to every daemon thread. The store's own
+        # operations never follow a planted link.
+        with store.locked(create=False):
             return store.recover()
     except Busy:
         pass
