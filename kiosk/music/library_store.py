@@ -23,7 +23,6 @@ and links are only followed to folders that are versions of this store.
 from __future__ import annotations
 
 import contextlib
-import errno
 import fcntl
 import logging
 import os
@@ -34,83 +33,45 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from kiosk.music.library_fs import (
+    DIR_FLAGS,
+    TMP_MARK,
+    Busy,
+    LibraryError,
+    SwitchError,
+    check_owner,
+    fsync_dir,
+    open_dir,
+    open_lock,
+    read_small_at,
+    remove_at,
+    remove_tree,
+    replace_symlink_at,
+    write_small_at,
+)
+
+__all__ = [
+    "DIR_FLAGS",
+    "Busy",
+    "LibraryError",
+    "LibraryStore",
+    "Staging",
+    "SwitchError",
+    "fsync_dir",
+    "open_dir",
+    "remove_tree",
+    "replace_symlink_at",
+]
+
 log = logging.getLogger(__name__)
 
 STAGING_PREFIX = ".staging-"
 PREVIOUS_LINK = "previous"
 LOCK_NAME = ".import.lock"
-TMP_MARK = ".tmp-"
-DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-MAX_SMALL_FILE = 1 << 16
-
-
-class LibraryError(Exception):
-    """The library cannot be changed as asked; the message says why and what to do."""
-
-
-class Busy(LibraryError):
-    """Another import or rollback holds the lock."""
-
-
-class SwitchError(LibraryError):
-    """The final switch failed; the old library is still live."""
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, DIR_FLAGS)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def new_version_id() -> str:
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(2)
-
-
-def open_dir(path: Path | str, dir_fd: int | None = None) -> int:
-    """A folder fd; a symlink at ``path`` is refused with a clear message."""
-    try:
-        return os.open(path, DIR_FLAGS, dir_fd=dir_fd)
-    except OSError as exc:
-        if exc.errno in (errno.ELOOP, errno.ENOTDIR):
-            raise LibraryError(
-                f"{path} is a symlink or not a folder; refusing to follow it (remove it, or "
-                "fix usb_import.library_dir / music_root)"
-            ) from None
-        raise
-
-
-def remove_at(dir_fd: int, name: str) -> None:
-    """Delete ``name`` below ``dir_fd``: a folder tree, or just the link/file itself."""
-    st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-    if stat.S_ISDIR(st.st_mode):
-        shutil.rmtree(name, dir_fd=dir_fd)  # fd-based: never follows links inside
-    else:
-        os.unlink(name, dir_fd=dir_fd)
-
-
-def replace_symlink_at(dir_fd: int, name: str, target: str) -> None:
-    """Point ``name`` at ``target`` atomically (temp symlink + rename), durable on return."""
-    tmp = f".{name}{TMP_MARK}{secrets.token_hex(4)}"
-    os.symlink(target, tmp, dir_fd=dir_fd)  # fails on any existing name; never follows
-    try:
-        os.replace(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp, dir_fd=dir_fd)
-        raise
-    os.fsync(dir_fd)
-
-
-def remove_tree(path: Path) -> None:
-    """Path-based removal for callers outside the store (tests, tools)."""
-    fd = open_dir(path.parent)
-    try:
-        with contextlib.suppress(FileNotFoundError):
-            remove_at(fd, path.name)
-    finally:
-        os.close(fd)
 
 
 class Staging:
@@ -237,10 +198,10 @@ class LibraryStore:
         dfd = open_dir(self.dir)
         fds = [dfd]
         try:
-            self._check_owner(os.fstat(dfd), self.dir)
+            check_owner(os.fstat(dfd), self.dir)
             pfd = open_dir(self.root.parent)
             fds.append(pfd)
-            lock = self._open_lock(dfd)
+            lock = open_lock(dfd, LOCK_NAME, self.dir / LOCK_NAME)
             fds.append(lock)
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -252,39 +213,6 @@ class LibraryStore:
             self._dfd = self._pfd = None
             for fd in reversed(fds):
                 os.close(fd)  # closing drops the flock; a killed process drops it too
-
-    def _check_owner(self, st: os.stat_result, what: Path | str) -> None:
-        if st.st_uid not in (0, os.geteuid()):
-            raise LibraryError(
-                f"{what} belongs to uid {st.st_uid}, not to this user (uid {os.geteuid()}) or "
-                "root; refusing to use it"
-            )
-
-    def _open_lock(self, dfd: int) -> int:
-        where = self.dir / LOCK_NAME
-        # flock needs no write access: a lock file left by root still works for kiosk.
-        # O_NONBLOCK: a planted FIFO must not hang the open.
-        flags = os.O_RDONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
-        try:
-            fd = os.open(LOCK_NAME, flags, 0o644, dir_fd=dfd)
-        except OSError as exc:
-            if exc.errno == errno.ELOOP:
-                raise LibraryError(
-                    f"{where} is a symlink; refusing to follow it (someone planted it: remove "
-                    "it and check who can write to the library)"
-                ) from None
-            raise
-        st = os.fstat(fd)
-        try:
-            if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
-                raise LibraryError(
-                    f"{where} is not a plain file (a device, FIFO or hard link); refusing it"
-                )
-            self._check_owner(st, where)
-        except BaseException:
-            os.close(fd)
-            raise
-        return fd
 
     def held_dir_fd(self) -> int:
         """The library folder's fd (inside ``locked()``)."""
@@ -382,41 +310,11 @@ class LibraryStore:
 
     # -- small files (the import fingerprint) ----------------------------------------------
     def read_small(self, name: str) -> bytes | None:
-        """A plain file's bytes, or None when missing, a link, special, or too big."""
         with self._fds() as fds:
-            if not fds:
-                return None
-            flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
-            try:
-                fd = os.open(name, flags, dir_fd=fds[0])
-            except OSError:
-                return None
-            try:
-                st = os.fstat(fd)
-                if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_SMALL_FILE:
-                    return None
-                return os.read(fd, MAX_SMALL_FILE)
-            finally:
-                os.close(fd)
+            return read_small_at(fds[0], name) if fds else None
 
     def write_small(self, name: str, data: bytes) -> None:
-        """Replace ``name`` atomically with a fresh file (a planted link is replaced, never
-        written through)."""
-        dfd, _pfd = self._held()
-        tmp = f"{name}{TMP_MARK}{secrets.token_hex(4)}"
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-        fd = os.open(tmp, flags, 0o644, dir_fd=dfd)
-        try:
-            try:
-                os.write(fd, data)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(tmp, name, src_dir_fd=dfd, dst_dir_fd=dfd)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp, dir_fd=dfd)
-            raise
+        write_small_at(self._held()[0], name, data)
 
     # -- changes ---------------------------------------------------------------------------
     def new_staging(self) -> Staging:
