@@ -53,6 +53,28 @@ def open_dir(path: Path | str, dir_fd: int | None = None) -> int:
         raise
 
 
+def open_top_dir(path: Path) -> int:
+    """Like ``open_dir`` for ``library_dir`` and the music root's folder, which an admin may
+    have made symlinks (e.g. onto an SSD): followed only when root owns the link and its
+    folder, so nobody else can have planted or swapped it."""
+    try:
+        return open_dir(path)
+    except LibraryError:
+        try:
+            link, parent = os.lstat(path), os.lstat(path.parent)
+        except OSError:
+            raise LibraryError(f"{path} is not a folder") from None
+        trusted = (
+            stat.S_ISLNK(link.st_mode)
+            and link.st_uid == 0
+            and parent.st_uid == 0
+            and not parent.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+        )
+        if not trusted:
+            raise
+        return os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+
+
 def remove_at(dir_fd: int, name: str) -> None:
     """Delete ``name`` below ``dir_fd``: a folder tree, or just the link/file itself."""
     st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)

@@ -43,6 +43,7 @@ from kiosk.music.library_fs import (
     fsync_dir,
     open_dir,
     open_lock,
+    open_top_dir,
     read_small_at,
     remove_at,
     remove_tree,
@@ -109,12 +110,12 @@ class LibraryStore:
             yield self._dfd, self._pfd
             return
         try:
-            dfd = open_dir(self.dir)
+            dfd = open_top_dir(self.dir)
         except (OSError, LibraryError):
             yield None
             return
         try:
-            pfd = open_dir(self.root.parent)
+            pfd = open_top_dir(self.root.parent)
         except (OSError, LibraryError):
             os.close(dfd)
             yield None
@@ -195,11 +196,11 @@ class LibraryStore:
             raise LibraryError(
                 f"no previous library to go back to: nothing imported into {self.dir} yet"
             )
-        dfd = open_dir(self.dir)
+        dfd = open_top_dir(self.dir)
         fds = [dfd]
         try:
             check_owner(os.fstat(dfd), self.dir)
-            pfd = open_dir(self.root.parent)
+            pfd = open_top_dir(self.root.parent)
             fds.append(pfd)
             lock = open_lock(dfd, LOCK_NAME, self.dir / LOCK_NAME)
             fds.append(lock)

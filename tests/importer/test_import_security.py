@@ -196,3 +196,16 @@ def test_two_owners_on_the_library_path_are_refused(tmp_path):
     os.chown(tmp_path / "var" / "library", SERVICE, SERVICE)
     with pytest.raises(OwnershipError, match="writable by its group or by everybody"):
         library_owner([tmp_path / "var" / "library"])
+
+
+def test_an_admins_root_owned_library_symlink_is_followed(tmp_path, stick):
+    """An admin may put the library on another disk with a symlink; root made it, so it
+    cannot have been planted."""
+    make_wav(tmp_path / "var" / "music" / "neutral" / "old.wav")
+    (tmp_path / "ssd" / "library").mkdir(parents=True)
+    (tmp_path / "var" / "library").symlink_to(tmp_path / "ssd" / "library")
+    lib = Paths(tmp_path / "var" / "music", tmp_path / "var" / "library")
+    r = run_import(stick, lib, CFG)
+    assert r.ok, r.error
+    assert lib.music_root.resolve().parent == (tmp_path / "ssd" / "library")
+    assert run_rollback(lib, CFG).ok
