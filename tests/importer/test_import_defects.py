@@ -12,7 +12,6 @@ import tempfile
 import textwrap
 from pathlib import Path
 
-import pytest
 from audiofiles import make_mp3, make_wav, tree
 
 from kiosk.music import library_store
@@ -251,13 +250,31 @@ def test_unreadable_file_is_skipped_not_fatal(stick, lib):
     ]
 
 
-@pytest.mark.parametrize("kind", ["folder"])
-def test_unreadable_folder_is_skipped(stick, lib, kind):
-    if os.geteuid() == 0:
-        pytest.skip("root reads every folder; the file case covers the service user")
-    (stick / "sad").chmod(0)
-    try:
-        result = run_import(stick, lib, CFG)
-    finally:
-        (stick / "sad").chmod(0o755)
-    assert result.ok and [s.path for s in result.skipped] == ["sad"]
+def test_unreadable_folder_is_skipped(stick, lib):
+    if os.geteuid() != 0:
+        (stick / "sad").chmod(0)
+        try:
+            result = run_import(stick, lib, CFG)
+        finally:
+            (stick / "sad").chmod(0o755)
+    else:
+        from kiosk.music.audio_probe import probe
+
+        probe(stick / "happy" / "sun.wav")  # loads the WAV parser before the fork
+        base = _shared_dir()
+        try:
+            top = base / "stick" / "kiosk-music"
+            shutil.copytree(stick, top)
+            (top / "sad").chmod(0o700)  # root's folder: the service user may not list it
+            var = base / "var"
+            make_wav(var / "music" / "neutral" / "old.wav")
+            for p in [var, *var.rglob("*")]:
+                os.lchown(p, 65534, 65534)
+            lib = Paths(var / "music", var / "library")
+            result = _as_service_user(lambda: run_import(top, lib, CFG))
+        finally:
+            shutil.rmtree(base)
+    assert result.ok, result.error
+    assert [(s.path, s.reason) for s in result.skipped] == [
+        ("sad", "folder unreadable: Permission denied")
+    ]

@@ -108,6 +108,8 @@ def test_planted_lock_symlink(world):
     assert not r.ok and ".import.lock is a symlink" in r.error
     plant(lib.library_dir / ".import.lock", outside / "created-by-root")  # dangling
     assert not run_import(stick, lib, CFG, force=True).ok
+    assert ".import.lock is a symlink" in run_rollback(lib, CFG).error
+    assert not (outside / "created-by-root").exists()
     assert snapshot(outside) == before and tree(lib.music_root) == live
 
 
