@@ -12,6 +12,7 @@ import tempfile
 import textwrap
 from pathlib import Path
 
+import pytest
 from audiofiles import make_mp3, make_wav, tree
 
 from kiosk.music import library_store
@@ -278,3 +279,43 @@ def test_unreadable_folder_is_skipped(stick, lib):
     assert [(s.path, s.reason) for s in result.skipped] == [
         ("sad", "folder unreadable: Permission denied")
     ]
+
+
+@pytest.fixture
+def tmpfs_3m(tmp_path):
+    """A real 3 MB tmpfs (needs root/CAP_SYS_ADMIN; skipped elsewhere)."""
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    r = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=3m", "kiosk-test", str(mnt)], capture_output=True
+    )
+    if r.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (not root)")
+    yield mnt
+    subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def test_orphan_version_does_not_fill_a_real_small_disk(tmpfs_3m, tmp_path):
+    top = tmp_path / "s" / "kiosk-music"
+    make_wav(top / "happy" / "big.wav", seconds=69, rate=8000)  # 1.1 MB
+    lib = Paths(tmpfs_3m / "music", tmpfs_3m / "library")
+    make_wav(lib.music_root / "calm" / "old.wav", seconds=0.1)
+    assert run_import(top, lib, CFG).ok
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            KILL_AT_SWITCH,
+            str(top),
+            *map(str, (lib.music_root, lib.library_dir)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 137, r.stderr
+    assert len(LibraryStore(lib.music_root, lib.library_dir).versions()) == 3  # one orphan
+    make_wav(top / "happy" / "big.wav", seconds=69, rate=8000, freq=500)  # changed stick
+    result = run_import(top, lib, CFG)  # the real statvfs: only room once the orphan is gone
+    assert result.ok, result.error
+    assert any("never went live" in n for n in result.notes)
