@@ -10,8 +10,6 @@ import signal
 import sys
 from pathlib import Path
 
-from kiosk.commands._common import load_or_exit
-
 log = logging.getLogger("kiosk.import")
 
 INSTALLED_CONFIG = "/etc/kiosk/config.yaml"
@@ -43,7 +41,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Copies <PATH>/kiosk-music/<playlist>/<files> (or PATH itself when it is "
         "the kiosk-music folder) into a staging folder, checks every file, then switches the "
         "live library in one rename and asks the daemon to rescan. A bad stick changes "
-        "nothing. Exit 0 imported, 1 failed (library unchanged), 2 bad usage or config.",
+        "nothing. Exit 0 imported, 1 failed (library unchanged), 2 bad usage or config, "
+        "143/130 stopped by SIGTERM/SIGINT (library unchanged).",
     )
     p.add_argument("path", nargs="?", metavar="PATH", help="stick mount point or kiosk-music")
     p.add_argument("--mode", choices=("replace", "merge"), default=None, help="default: config")
@@ -62,47 +61,78 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _terminate(signum, _frame):
-    # systemd stops the import unit with SIGTERM when the stick is pulled: unwind so the
-    # staging folder is removed now rather than on the next run.
-    raise SystemExit(128 + signum)
+def _fail(args: argparse.Namespace, message: str, code: int) -> int:
+    """A refusal before any import started: JSON for --json, else one line on stderr."""
+    if getattr(args, "json", False):
+        action = "rollback" if args.rollback else "import"
+        print(json.dumps({"ok": False, "action": action, "error": message, "exit": code}))
+    print(f"kiosk import: {message}", file=sys.stderr)
+    return code
 
 
 def run(args: argparse.Namespace) -> int:
+    from kiosk.config import ConfigError, load_config
     from kiosk.music.import_notify import MqttReporter, notify_daemon
-    from kiosk.music.importer import find_music_folder, resolve_paths, run_import, run_rollback
+    from kiosk.music.importer import (
+        StopRequest,
+        find_music_folder,
+        resolve_paths,
+        run_import,
+        run_rollback,
+    )
+    from kiosk.music.library_store import LibraryError, LibraryStore
 
+    # systemd stops the unit with SIGTERM when the stick is pulled; Ctrl-C sends SIGINT.
+    # Both only set a flag: the import stops at its next safe point, reports "failed" and
+    # exits 128+signal (143, 130) with the old library live.
+    stop = StopRequest()
+    stop.install()
     if not args.rollback and not args.path:
-        print("kiosk import: PATH is required (or --rollback)", file=sys.stderr)
-        return 2
+        return _fail(args, "PATH is required (or --rollback)", 2)
     if args.rollback and args.path:
-        print("kiosk import: --rollback takes no PATH", file=sys.stderr)
-        return 2
+        return _fail(args, "--rollback takes no PATH", 2)
     if logging.getLogger().level > logging.INFO:
         # The journal is the import's only report when udev started it: log progress.
         logging.getLogger("kiosk").setLevel(logging.INFO)
     installed_default(args)
-    loaded = load_or_exit(args)
+    try:
+        loaded = load_config(args.config)
+    except ConfigError as exc:
+        return _fail(args, str(exc), 2)
+    if loaded.path is None:
+        # The built-in config points into the package (or the current folder): a library
+        # there is one nobody plays, so nothing is created without a real config.
+        return _fail(
+            args,
+            f"no config: pass --config PATH naming the kiosk's music folder "
+            f"({INSTALLED_CONFIG} on an installed kiosk)",
+            2,
+        )
     cfg = loaded.config.usb_import
     paths = resolve_paths(loaded)
-    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        LibraryStore(paths.music_root, paths.library_dir)
+    except LibraryError as exc:
+        return _fail(args, str(exc), 2)
 
     if args.rollback:
         result = run_rollback(paths, cfg)
     else:
-        source = find_music_folder(Path(args.path), cfg)
+        given = Path(args.path)
+        if not os.path.lexists(given):
+            return _fail(args, f"{given}: path does not exist", 2)
+        source = find_music_folder(given, cfg)
         if source is None:
             msg = f"no {cfg.stick_folder}/ folder in {args.path}"
             if args.if_present:
                 log.info("%s: nothing to import", msg)
                 return 0
-            print(f"kiosk import: {msg}", file=sys.stderr)
-            return 1
+            return _fail(args, msg, 1)
         reporter = MqttReporter(loaded)
         try:
-            reporter({"state": "started", "source": str(source)})
+            reporter({"state": "running", "source": str(source)})
             result = run_import(source, paths, cfg, mode=args.mode, strict=args.strict or None,
-                                progress=reporter, force=args.force)  # fmt: skip
+                                progress=reporter, force=args.force, stop=stop)  # fmt: skip
         finally:
             reporter.close()
     if result.ok and (args.rollback or result.files):
@@ -118,4 +148,6 @@ def run(args: argparse.Namespace) -> int:
         print(result.summary())
         for s in result.skipped:
             print(f"  skipped {s.path}: {s.reason}")
+    if result.signal:
+        return 128 + int(getattr(signal, result.signal))
     return 0 if result.ok else 1

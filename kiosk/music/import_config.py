@@ -75,7 +75,12 @@ class ImportConfig(Section):
         4, ge=1, le=16, description="Deepest folder nesting below stick_folder that is read."
     )
     max_name_length: int = Field(
-        120, ge=16, le=250, description="File and folder names are cut to this many characters."
+        120,
+        ge=16,
+        le=250,
+        description="File and folder names are cut to this many characters, and to 255 "
+        "bytes of UTF-8 (the file system limit), keeping the extension; a cut name gets "
+        "~ and 6 hex digits so two long names stay two files.",
     )
     min_free_mb: float = Field(
         256.0,

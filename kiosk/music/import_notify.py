@@ -52,35 +52,24 @@ def notify_daemon(service: str) -> str:
         return f"could not reload {service}: {exc}"
 
 
-def connect_mqtt(loaded, suffix: str, timeout_s: float = 5.0):
+def connect_mqtt(loaded, suffix: str, timeout_s: float = 5.0, will: tuple[str, str] | None = None):
     """A connected, looping paho client, or raise ``ConnectionError`` with a readable reason.
 
-    The client id gets ``suffix`` so it never kicks the daemon's own session off the broker.
+    Built by the one MQTT client factory (``kiosk.comms.mqtt.new_client``: MQTT 5, the
+    configured credentials and TLS). The client id gets ``suffix`` so it never kicks the
+    daemon's own session off the broker. ``will``: (topic, payload) published retained by
+    the broker if this process dies without saying goodbye.
     """
-    import paho.mqtt.client as mqtt
-
-    from kiosk.comms.config import PasswordError, read_password
+    from kiosk.comms.config import PasswordError
+    from kiosk.comms.mqtt import new_client
 
     cfg = loaded.config.mqtt
-    client = mqtt.Client(
-        mqtt.CallbackAPIVersion.VERSION2,
-        client_id=f"{cfg.effective_client_id()}-{suffix}"[:128],
-        clean_session=True,
-    )
-    if cfg.username:
-        try:
-            password = read_password(cfg, loaded.resolve)
-        except PasswordError as exc:
-            raise ConnectionError(str(exc)) from None
-        client.username_pw_set(cfg.username, password)
-    tls = cfg.tls
-    if tls.enabled:
-        client.tls_set(
-            ca_certs=str(loaded.resolve(tls.ca)) if tls.ca else None,
-            certfile=str(loaded.resolve(tls.certfile)) if tls.certfile else None,
-            keyfile=str(loaded.resolve(tls.keyfile)) if tls.keyfile else None,
-        )
-        client.tls_insecure_set(tls.insecure)
+    try:
+        client = new_client(cfg, f"{cfg.effective_client_id()}-{suffix}"[:128], loaded.resolve)
+    except (PasswordError, OSError, ValueError) as exc:
+        raise ConnectionError(str(exc)) from None
+    if will is not None:
+        client.will_set(will[0], will[1], qos=1, retain=True)
     done = threading.Event()
     outcome: dict = {}
 
@@ -107,35 +96,42 @@ def connect_mqtt(loaded, suffix: str, timeout_s: float = 5.0):
 
 
 class MqttReporter:
-    """Publishes import progress to ``<prefix>/<id>/import``; does nothing when MQTT is off."""
+    """Publishes import progress to ``<prefix>/<id>/import``; does nothing when MQTT is off.
+
+    Every message is retained, so a subscriber that arrives late sees the state of *this*
+    import (``running``, ``copying``, then ``done``/``failed``), never the last one's
+    ``done``. A process killed with SIGKILL leaves the broker's will: ``failed``.
+    """
 
     def __init__(self, loaded, timeout_s: float = 5.0):
         self.client = None
         self.topic = ""
+        self._last = 0.0
         cfg = getattr(loaded.config, "mqtt", None)
         if cfg is None or not getattr(cfg, "enabled", False):
             return
         if not loaded.config.usb_import.mqtt_report:
             return
         self.topic = f"{cfg.topic_prefix}/{cfg.effective_kiosk_id()}/import"
+        will = json.dumps({"state": "failed", "ok": False, "error": "the import process died"})
         try:
-            self.client = connect_mqtt(loaded, "import", timeout_s)
+            self.client = connect_mqtt(loaded, "import", timeout_s, will=(self.topic, will))
         except ConnectionError as exc:
             log.warning("import progress will not go to MQTT: %s", exc)
-        self._last = 0.0
 
     def __call__(self, event: dict) -> None:
         if self.client is None:
             return
-        final = event.get("state") in ("done", "failed")
+        state = event.get("state")
+        final = state in ("done", "failed")
         now = time.monotonic()
-        if not final and now - self._last < 1.0:
+        if state == "copying" and now - self._last < 1.0:
             return
         self._last = now
         payload = json.dumps({"ts": time.time(), **event}, default=str)
         try:
-            info = self.client.publish(self.topic, payload, qos=1, retain=final)
-            if final:
+            info = self.client.publish(self.topic, payload, qos=1, retain=True)
+            if final or state == "running":
                 info.wait_for_publish(timeout=5)
         except (OSError, RuntimeError, ValueError) as exc:
             log.warning("MQTT publish of import progress failed: %s", exc)

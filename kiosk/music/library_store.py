@@ -13,6 +13,11 @@ Layout (installed paths shown)::
 The live root changes only by ``rename(2)`` of a fresh symlink over the old one, so a reader
 sees the old library or the new one, never a mix, and a power cut at any point leaves one
 of the two complete.
+
+Everything in ``library_dir`` and next to the live root may have been planted by the service
+user, and the import may run as root: every change here goes through a folder fd opened with
+``O_NOFOLLOW`` and names relative to it, files are created with ``O_EXCL``/``O_NOFOLLOW``,
+and links are only followed to folders that are versions of this store.
 """
 
 from __future__ import annotations
@@ -23,9 +28,41 @@ import logging
 import os
 import secrets
 import shutil
+import stat
 import time
 from collections.abc import Iterator
 from pathlib import Path
+
+from kiosk.music.library_fs import (
+    DIR_FLAGS,
+    TMP_MARK,
+    Busy,
+    LibraryError,
+    SwitchError,
+    check_owner,
+    fsync_dir,
+    open_dir,
+    open_lock,
+    open_top_dir,
+    read_small_at,
+    remove_at,
+    remove_tree,
+    replace_symlink_at,
+    write_small_at,
+)
+
+__all__ = [
+    "DIR_FLAGS",
+    "Busy",
+    "LibraryError",
+    "LibraryStore",
+    "Staging",
+    "SwitchError",
+    "fsync_dir",
+    "open_dir",
+    "remove_tree",
+    "replace_symlink_at",
+]
 
 log = logging.getLogger(__name__)
 
@@ -34,45 +71,21 @@ PREVIOUS_LINK = "previous"
 LOCK_NAME = ".import.lock"
 
 
-class LibraryError(Exception):
-    """The library cannot be changed as asked; the message says why and what to do."""
-
-
-class Busy(LibraryError):
-    """Another import or rollback holds the lock."""
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def new_version_id() -> str:
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(2)
 
 
-def _replace_symlink(link: Path, target: Path) -> None:
-    """Point ``link`` at ``target`` atomically (temp symlink + rename), durable on return."""
-    rel = os.path.relpath(target, link.parent)
-    tmp = link.parent / f".{link.name}.tmp-{secrets.token_hex(4)}"
-    os.symlink(rel, tmp)
-    try:
-        os.replace(tmp, link)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    fsync_dir(link.parent)
+class Staging:
+    """A staging folder being filled: its name in the store and an open fd."""
 
+    def __init__(self, store: LibraryStore, name: str, fd: int):
+        self.store, self.name, self.fd = store, name, fd
+        self.path = store.dir / name
 
-def remove_tree(path: Path) -> None:
-    if path.is_symlink() or path.is_file():
-        path.unlink()
-    elif path.exists():
-        shutil.rmtree(path)
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
 
 
 class LibraryStore:
@@ -86,148 +99,300 @@ class LibraryStore:
                 f"library_dir {self.dir} must not be inside music_root {self.root}; "
                 "set usb_import.library_dir to a sibling folder"
             )
+        self._dfd: int | None = None  # library_dir, while locked
+        self._pfd: int | None = None  # the folder holding the live root, while locked
 
-    # -- queries ---------------------------------------------------------------------------
-    def current(self) -> Path | None:
-        """The live version folder, or None when the root is missing or a plain folder."""
-        if not self.root.is_symlink():
-            return None
-        target = Path(os.path.realpath(self.root))
-        return target if target.is_dir() else None
+    # -- folder fds ------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _fds(self) -> Iterator[tuple[int, int] | None]:
+        """(library fd, root's parent fd): the locked ones, or fresh ones for a query."""
+        if self._dfd is not None and self._pfd is not None:
+            yield self._dfd, self._pfd
+            return
+        try:
+            dfd = open_top_dir(self.dir)
+        except (OSError, LibraryError):
+            yield None
+            return
+        try:
+            pfd = open_top_dir(self.root.parent)
+        except (OSError, LibraryError):
+            os.close(dfd)
+            yield None
+            return
+        try:
+            yield dfd, pfd
+        finally:
+            os.close(dfd)
+            os.close(pfd)
 
-    def previous(self) -> Path | None:
-        link = self.dir / PREVIOUS_LINK
-        if not link.is_symlink():
+    def _is_version(self, dfd: int, name: str) -> bool:
+        if not name or "/" in name or name.startswith(".") or name == PREVIOUS_LINK:
+            return False
+        try:
+            st = os.stat(name, dir_fd=dfd, follow_symlinks=False)
+        except OSError:
+            return False
+        return stat.S_ISDIR(st.st_mode)
+
+    def _live_name(self, dfd: int, pfd: int) -> str | None:
+        try:
+            target = os.readlink(self.root.name, dir_fd=pfd)
+        except OSError:
+            return None  # missing, or a plain folder
+        full = os.path.normpath(os.path.join(self.root.parent, target))
+        if os.path.realpath(os.path.dirname(full)) != os.path.realpath(self.dir):
+            return None  # points somewhere else: not ours to manage
+        name = os.path.basename(full)
+        return name if self._is_version(dfd, name) else None
+
+    def _previous_name(self, dfd: int, live: str | None) -> str | None:
+        try:
+            target = os.readlink(PREVIOUS_LINK, dir_fd=dfd)
+        except OSError:
             return None
-        target = Path(os.path.realpath(link))
-        if not target.is_dir() or target == self.current():
+        if target == live or not self._is_version(dfd, target):
             return None
         return target
 
+    # -- queries ---------------------------------------------------------------------------
+    def current(self) -> Path | None:
+        """The live version folder, or None when the root is missing, a plain folder, or a
+        link to something that is not a version of this store."""
+        with self._fds() as fds:
+            name = self._live_name(*fds) if fds else None
+        return self.dir / name if name else None
+
+    def root_points_elsewhere(self) -> str:
+        """The target when the live root is a symlink that is not one of our versions."""
+        if self.root.is_symlink() and self.current() is None:
+            return os.readlink(self.root)
+        return ""
+
+    def previous(self) -> Path | None:
+        with self._fds() as fds:
+            if not fds:
+                return None
+            name = self._previous_name(fds[0], self._live_name(*fds))
+        return self.dir / name if name else None
+
     def versions(self) -> list[Path]:
-        if not self.dir.is_dir():
-            return []
-        return sorted(
-            p
-            for p in self.dir.iterdir()
-            if p.is_dir() and not p.is_symlink() and not p.name.startswith(".")
-        )
+        with self._fds() as fds:
+            if not fds:
+                return []
+            with os.scandir(fds[0]) as it:
+                names = [e.name for e in it if self._is_version(fds[0], e.name)]
+        return [self.dir / n for n in sorted(names)]
 
     # -- locking and repair ----------------------------------------------------------------
     @contextlib.contextmanager
-    def locked(self) -> Iterator[None]:
-        created = not self.dir.exists()
-        self.dir.mkdir(parents=True, exist_ok=True)
-        lock = self.dir / LOCK_NAME
-        # flock needs no write access: a lock file left by root still works for kiosk.
-        fd = os.open(lock, os.O_RDONLY | os.O_CREAT, 0o644)
-        if os.geteuid() == 0:
-            # Run by hand as root: keep the store owned by the service user, or its own
-            # imports could not write here later.
-            owner = os.stat(self.dir.parent)
-            for p in [self.dir, lock] if created else [lock]:
-                with contextlib.suppress(OSError):
-                    os.chown(p, owner.st_uid, owner.st_gid)
+    def locked(self, create: bool = True) -> Iterator[None]:
+        """Hold the import lock. ``create=False``: a missing library is a LibraryError."""
+        if create:
+            self.dir.parent.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(self.dir, 0o755)  # never through a planted link (mkdir won't)
+        elif not os.path.lexists(self.dir):
+            raise LibraryError(
+                f"no previous library to go back to: nothing imported into {self.dir} yet"
+            )
+        dfd = open_top_dir(self.dir)
+        fds = [dfd]
         try:
+            check_owner(os.fstat(dfd), self.dir)
+            pfd = open_top_dir(self.root.parent)
+            fds.append(pfd)
+            lock = open_lock(dfd, LOCK_NAME, self.dir / LOCK_NAME)
+            fds.append(lock)
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 raise Busy("another import or rollback is running; wait for it to finish") from None
+            self._dfd, self._pfd = dfd, pfd
             yield
         finally:
-            os.close(fd)  # closing drops the flock; a killed process drops it too
+            self._dfd = self._pfd = None
+            for fd in reversed(fds):
+                os.close(fd)  # closing drops the flock; a killed process drops it too
+
+    def held_dir_fd(self) -> int:
+        """The library folder's fd (inside ``locked()``)."""
+        return self._held()[0]
+
+    def _held(self) -> tuple[int, int]:
+        if self._dfd is None or self._pfd is None:
+            raise RuntimeError("LibraryStore: call inside locked()")
+        return self._dfd, self._pfd
 
     def recover(self) -> list[str]:
         """Undo what a killed run left behind. Call with the lock held. Returns notes."""
+        dfd, pfd = self._held()
         notes: list[str] = []
-        for p in self.dir.iterdir() if self.dir.is_dir() else []:
-            if p.name.startswith(STAGING_PREFIX) or p.name.startswith(".previous.tmp-"):
-                remove_tree(p)
-                notes.append(f"removed half-done import {p.name}")
-        for p in self.root.parent.glob(f".{self.root.name}.tmp-*"):
-            if p.is_symlink():
-                p.unlink()
+        with os.scandir(dfd) as it:
+            leftovers = [
+                e.name
+                for e in it
+                if e.name.startswith(STAGING_PREFIX)
+                or (e.name.startswith(".") and TMP_MARK in e.name)
+                or e.name == ".last-import.json.tmp"  # the name older versions used
+            ]
+        for name in sorted(leftovers):
+            with contextlib.suppress(FileNotFoundError):
+                remove_at(dfd, name)
+            if name.startswith(STAGING_PREFIX):
+                notes.append(f"removed half-done import {name}")
+        prefix = f".{self.root.name}{TMP_MARK}"
+        with os.scandir(pfd) as it:
+            stale = [e.name for e in it if e.name.startswith(prefix) and e.is_symlink()]
+        for name in stale:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(name, dir_fd=pfd)
         # Killed between moving a plain folder into the store and linking it, or the live
         # version was deleted by hand: point the root at the newest complete version.
-        missing = not self.root.exists() or (self.root.is_symlink() and self.current() is None)
+        try:
+            st = os.stat(self.root.name, dir_fd=pfd, follow_symlinks=False)
+            missing = stat.S_ISLNK(st.st_mode) and not self.root.exists()
+        except FileNotFoundError:
+            missing = True
         versions = self.versions()
         if missing and versions:
-            _replace_symlink(self.root, versions[-1])
+            self._link_root(versions[-1].name)
             notes.append(f"relinked {self.root} to {versions[-1].name}")
+        # Killed between renaming staging to a version and the switch: that version is
+        # complete but was never live. Only when the root is ours: a folder put there by
+        # hand says nothing about which versions are wanted.
+        live = self._live_name(dfd, pfd)
+        if live is not None:
+            keep = {live, self._previous_name(dfd, live)}
+            for v in self.versions():
+                if v.name not in keep:
+                    remove_at(dfd, v.name)
+                    notes.append(f"removed version {v.name}, which never went live")
         for n in notes:
             log.warning("import recovery: %s", n)
         return notes
 
+    def _link_root(self, version: str) -> None:
+        _dfd, pfd = self._held()
+        target = os.path.relpath(self.dir / version, self.root.parent)
+        replace_symlink_at(pfd, self.root.name, target)
+
     def adopt_plain_root(self) -> None:
         """First import: turn a plain music folder into version one of the store."""
-        if self.root.is_symlink() or not self.root.exists():
+        dfd, pfd = self._held()
+        try:
+            st = os.stat(self.root.name, dir_fd=pfd, follow_symlinks=False)
+        except FileNotFoundError:
             return
-        if not self.root.is_dir():
+        if stat.S_ISLNK(st.st_mode):
+            return
+        if not stat.S_ISDIR(st.st_mode):
             raise LibraryError(f"music root {self.root} exists and is not a folder")
-        self.dir.mkdir(parents=True, exist_ok=True)
-        dest = self.dir / (new_version_id() + "-adopted")
-        if os.stat(self.root).st_dev == os.stat(self.dir).st_dev:
+        dest = new_version_id() + "-adopted"
+        if st.st_dev == os.fstat(dfd).st_dev:
             # Moving the folder leaves the root absent for a moment; recover() relinks it.
-            os.rename(self.root, dest)
-            fsync_dir(self.dir)
-            _replace_symlink(self.root, dest)
+            os.rename(self.root.name, dest, src_dir_fd=pfd, dst_dir_fd=dfd)
+            os.fsync(dfd)
+            self._link_root(dest)
         else:
-            staging = self.dir / (STAGING_PREFIX + secrets.token_hex(4))
-            shutil.copytree(self.root, staging, symlinks=True)
-            os.rename(staging, dest)
-            fsync_dir(self.dir)
-            aside = self.root.with_name(self.root.name + ".before-import")
+            staging = STAGING_PREFIX + secrets.token_hex(4)
+            shutil.copytree(self.root, self.dir / staging, symlinks=True)
+            os.rename(staging, dest, src_dir_fd=dfd, dst_dir_fd=dfd)
+            os.fsync(dfd)
+            aside = self.root.name + ".before-import"
             n = 1
-            while aside.exists():
-                aside = self.root.with_name(f"{self.root.name}.before-import.{n}")
+            while os.path.lexists(self.root.parent / aside):
+                aside = f"{self.root.name}.before-import.{n}"
                 n += 1
-            os.rename(self.root, aside)
-            _replace_symlink(self.root, dest)
+            os.rename(self.root.name, aside, src_dir_fd=pfd, dst_dir_fd=pfd)
+            self._link_root(dest)
             log.warning("music folder was on another file system; old copy kept at %s", aside)
-        log.info("music folder %s now lives at %s", self.root, dest)
+        log.info("music folder %s now lives at %s", self.root, self.dir / dest)
+
+    # -- small files (the import fingerprint) ----------------------------------------------
+    def read_small(self, name: str) -> bytes | None:
+        with self._fds() as fds:
+            return read_small_at(fds[0], name) if fds else None
+
+    def write_small(self, name: str, data: bytes) -> None:
+        write_small_at(self._held()[0], name, data)
 
     # -- changes ---------------------------------------------------------------------------
-    def new_staging(self) -> Path:
-        self.dir.mkdir(parents=True, exist_ok=True)
-        staging = self.dir / (STAGING_PREFIX + secrets.token_hex(6))
-        staging.mkdir(mode=0o755)
-        return staging
+    def new_staging(self) -> Staging:
+        dfd, _pfd = self._held()
+        name = STAGING_PREFIX + secrets.token_hex(6)
+        os.mkdir(name, 0o755, dir_fd=dfd)
+        return Staging(self, name, open_dir(name, dir_fd=dfd))
 
-    def commit(self, staging: Path, keep_previous: bool) -> tuple[Path, Path | None]:
-        """Make a finished staging folder the live library. Returns (new, previous)."""
-        version = self.dir / new_version_id()
-        os.rename(staging, version)
-        fsync_dir(self.dir)
-        old = self.current()
-        if old is not None:
-            _replace_symlink(self.dir / PREVIOUS_LINK, old)
-        _replace_symlink(self.root, version)
-        self.prune(keep_previous)
-        return version, old if keep_previous else None
+    def discard(self, staging: Staging) -> None:
+        staging.close()
+        dfd, _pfd = self._held()
+        with contextlib.suppress(FileNotFoundError):
+            remove_at(dfd, staging.name)
+
+    def commit(self, staging: Staging, keep_previous: bool) -> tuple[Path, Path | None]:
+        """Make a finished staging folder the live library. Returns (new, previous).
+
+        Raises SwitchError (old library still live, new version removed) when a step fails.
+        """
+        dfd, pfd = self._held()
+        staging.close()
+        version = new_version_id()
+        while os.path.lexists(self.dir / version):
+            version = new_version_id()
+        step = "renaming the staging folder"
+        try:
+            os.rename(staging.name, version, src_dir_fd=dfd, dst_dir_fd=dfd)
+            os.fsync(dfd)
+            old = self._live_name(dfd, pfd)
+            step = "pointing library/previous at the old version"
+            if old is not None:
+                replace_symlink_at(dfd, PREVIOUS_LINK, old)
+            step = "switching the music symlink"
+            self._link_root(version)
+        except OSError as exc:
+            if self._live_name(dfd, pfd) != version:
+                for name in (version, staging.name):
+                    with contextlib.suppress(OSError):
+                        remove_at(dfd, name)
+            raise SwitchError(
+                f"could not switch to the new library ({step}): {exc.strerror or exc}; "
+                "the old library is still live"
+            ) from None
+        try:
+            self.prune(keep_previous)
+        except OSError as exc:  # the switch is done; old versions go next time
+            log.warning("could not remove old library versions: %s", exc)
+        prev = self.dir / old if old is not None and keep_previous else None
+        return self.dir / version, prev
 
     def rollback(self) -> tuple[Path, Path]:
         """Swap the live library and the previous one. Returns (now live, now previous)."""
-        prev = self.previous()
-        cur = self.current()
+        dfd, pfd = self._held()
+        cur = self._live_name(dfd, pfd)
+        prev = self._previous_name(dfd, cur)
         if prev is None or cur is None:
             raise LibraryError(
                 "no previous library to go back to (none was kept, or there was no import yet)"
             )
-        _replace_symlink(self.dir / PREVIOUS_LINK, cur)
-        _replace_symlink(self.root, prev)
-        return prev, cur
+        replace_symlink_at(dfd, PREVIOUS_LINK, cur)
+        self._link_root(prev)
+        return self.dir / prev, self.dir / cur
 
     def prune(self, keep_previous: bool) -> list[str]:
-        keep = {self.current()}
+        dfd, pfd = self._held()
+        live = self._live_name(dfd, pfd)
+        keep = {live}
         if keep_previous:
-            keep.add(self.previous())
+            keep.add(self._previous_name(dfd, live))
         else:
-            link = self.dir / PREVIOUS_LINK
-            if link.is_symlink():
-                link.unlink()
+            with contextlib.suppress(FileNotFoundError):
+                st = os.stat(PREVIOUS_LINK, dir_fd=dfd, follow_symlinks=False)
+                if stat.S_ISLNK(st.st_mode):
+                    os.unlink(PREVIOUS_LINK, dir_fd=dfd)
         removed = []
         for v in self.versions():
-            if v not in keep:
-                remove_tree(v)
+            if v.name not in keep:
+                remove_at(dfd, v.name)
                 removed.append(v.name)
         return removed

@@ -110,6 +110,9 @@ def _library(loaded: LoadedConfig, required: bool) -> Any | None:
     except ImportError as exc:
         raise StartupError(f"the music library cannot load: {exc}") from None
 
+    from kiosk.music.importer import recover_library
+
+    recover_library(loaded)  # a killed import may have left music/ missing (see importer)
     root = music_root(loaded)
     if not root.is_dir():
         if not required:

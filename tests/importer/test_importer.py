@@ -303,7 +303,8 @@ def test_second_import_waits_for_lock(stick, lib, cfg):
 def test_recovery_relinks_missing_root_and_removes_staging(stick, lib, cfg):
     assert run_import(stick, lib, cfg).ok
     store = LibraryStore(lib.music_root, lib.library_dir)
-    dead = store.new_staging()
+    with store.locked():
+        dead = store.new_staging().path
     (dead / "half.wav").write_bytes(b"RIFF")
     lib.music_root.unlink()  # as if killed between moving the folder and linking it
     with store.locked():

@@ -1,0 +1,115 @@
+"""What an import reports and where it works: results, paths, the stop request."""
+
+from __future__ import annotations
+
+import os
+import signal
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from kiosk.music.import_config import ImportConfig
+from kiosk.music.import_scan import MB, ImportFailed, Skipped
+
+
+class Interrupted(ImportFailed):
+    """SIGTERM/SIGINT arrived; the import stopped at a safe point."""
+
+    def __init__(self, signum: int):
+        self.signum = signum
+        name = signal.Signals(signum).name
+        super().__init__(f"stopped by {name} (stick pulled out or service stopped)")
+
+
+class StopRequest:
+    """Signal handlers only note the signal; the copy loop stops at its next check, so the
+    final switch is never cut in half and the failure is reported like any other."""
+
+    def __init__(self) -> None:
+        self.signum = 0
+
+    def handler(self, signum: int, _frame) -> None:
+        self.signum = self.signum or signum
+
+    def install(self) -> None:
+        for s in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(s, self.handler)
+
+    def check(self) -> None:
+        if self.signum:
+            raise Interrupted(self.signum)
+
+
+@dataclass
+class ImportResult:
+    ok: bool
+    action: str  # import | rollback
+    mode: str = ""
+    source: str = ""
+    version: str = ""
+    previous: str = ""
+    files: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    skipped: list[Skipped] = field(default_factory=list)
+    error: str = ""
+    notes: list[str] = field(default_factory=list)
+    fingerprint: str = ""
+    signal: str = ""  # SIGTERM/SIGINT when the import was stopped
+
+    @property
+    def mb_per_s(self) -> float:
+        return self.bytes / MB / self.seconds if self.seconds > 0 else 0.0
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["mb_per_s"] = round(self.mb_per_s, 2)
+        d["seconds"] = round(self.seconds, 3)
+        return d
+
+    def summary(self) -> str:
+        if not self.ok:
+            return f"{self.action} failed: {self.error} (live library unchanged)"
+        if self.action == "rollback":
+            return f"rolled back: live library is {self.version} (previous {self.previous})"
+        if self.files == 0:
+            return f"nothing to do: this stick already made the live library {self.version}"
+        return (
+            f"imported {self.files} file(s), {self.bytes / MB:.1f} MB in {self.seconds:.1f} s "
+            f"({self.mb_per_s:.1f} MB/s), mode {self.mode}, version {self.version}, "
+            f"{len(self.skipped)} skipped"
+        )
+
+
+@dataclass
+class Paths:
+    music_root: Path
+    library_dir: Path
+
+
+def resolve_paths(loaded) -> Paths:
+    """Where the live library and its versions are, from a ``LoadedConfig``."""
+    cfg: ImportConfig = loaded.config.usb_import
+    root = cfg.music_root
+    if not root:
+        music = loaded.config.music
+        # The music section names its folder; accept the spellings it may use.
+        for name in ("root", "library", "dir", "path", "folder"):
+            value = getattr(music, name, None)
+            if isinstance(value, str | os.PathLike) and str(value):
+                root = os.fspath(value)
+                break
+    music_root = loaded.resolve(root or "music")
+    library_dir = (
+        loaded.resolve(cfg.library_dir) if cfg.library_dir else music_root.parent / ".kiosk-library"
+    )
+    return Paths(music_root, library_dir)
+
+
+def find_music_folder(path: Path, cfg: ImportConfig) -> Path | None:
+    """``PATH`` may be the stick's mount point or its kiosk-music folder itself."""
+    inner = path / cfg.stick_folder
+    if inner.is_dir() and not inner.is_symlink():
+        return inner
+    if path.name == cfg.stick_folder and path.is_dir():
+        return path
+    return None
