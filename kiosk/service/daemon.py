@@ -356,12 +356,15 @@ class Daemon:
             return 2
         self.core = core
         self._install_signals()
+        history = _attach_history(core, self.loaded)
         try:
             return self._simulate(core) if self.simulate else self._serve(core)
         except StartupError as exc:
             print(f"kiosk: {exc}", file=sys.stderr)
             return 2
         finally:
+            if history is not None:
+                history.close()  # commits the last rows
             self._close_camera()
             try:
                 core.player.close()
@@ -478,6 +481,17 @@ class Daemon:
         if st.override:
             playing += " (override)"
         return f"mood: {mood}, {st.faces} face(s); music: {playing}; camera: {cam}"
+
+
+def _attach_history(core: Core, loaded: LoadedConfig) -> Any:
+    """The history recorder (kiosk.history), or None when it is off or cannot start."""
+    try:
+        from kiosk.history import attach
+
+        return attach(core, loaded, state_dir(loaded))
+    except Exception:  # the music must play without its memory
+        log.exception("history cannot start; running without it")
+        return None
 
 
 def _process_age() -> float | None:
