@@ -34,7 +34,7 @@ def _minutes(m: float) -> str:
 
 
 def _change(v: float | None) -> str:
-    return "–" if v is None else f"{v * 100:+.1f} points"
+    return "–" if v is None else f"{v * 100:+.0f}"
 
 
 def _effect_rows(effect: list[dict[str, Any]]) -> str:
@@ -58,7 +58,7 @@ def _effect_rows(effect: list[dict[str, Any]]) -> str:
             f"<td>{verdict}</td></tr>"
         )
     head = (
-        "<tr><th>Switched to</th><th>Switches</th><th>Mood change (average)</th>"
+        "<tr><th>Switched to</th><th>Switches</th><th>Mood score change (average)</th>"
         "<th>95 % range</th><th>In plain words</th></tr>"
     )
     return f"<table>{head}{''.join(rows)}</table>"
@@ -83,7 +83,7 @@ def _experiment(x: dict[str, Any] | None) -> str:
         tail = f"At this rate about {more} more day(s) would settle it."
     return (
         f"<p>{x['decisions']} random decisions: strategy {x['strategy']['count']}, control "
-        f"{x['control']['count']}. The strategy changed the mood by {diff} more than the "
+        f"{x['control']['count']}. The strategy moved the mood score by {diff} compared with the "
         f"control{rng}. {tail}</p>"
     )
 
@@ -125,12 +125,15 @@ no pictures or identities are ever stored, only counts.</p>
 <h2>Mood over the day</h2>{_img(main, "mood over the day and playlist timeline")}
 <table><tr><th>Mood</th><th>Time</th></tr>{mood_rows}</table>
 <h2>Visitors</h2>{_img(visitors, "people in view per hour")}
-<h2>What played</h2>{_img(tracks, "most played tracks")}
+<h2>What played: top tracks</h2>{_img(tracks, "most played tracks")}
 <h2>Does the music help?</h2>
-<p class=note>The table compares the mood in the {escape(str(summary.get("effect_minutes", 10)))}
-minutes after the kiosk changed the music with the minutes before. A positive change means
-more smiling and fewer sad or angry faces. It is an observation, not proof: the kiosk changes
-the music because the mood changed, so some of the change would have happened anyway.</p>
+<p class=note>The <b>mood score</b> is the percentage of faces looking happy or surprised
+minus the percentage looking sad, angry, worried or disgusted: from -100 (everyone unhappy) to
++100 (everyone smiling). The table compares the score in the
+{escape(str(summary.get("effect_minutes", 10)))} minutes after the kiosk changed the music
+with the same time before, counting only minutes with people in view. A positive change means
+more smiling faces after the change. It is an observation, not proof: the kiosk changes the
+music because the mood changed, so some of the change would have happened anyway.</p>
 {_effect_rows(summary["effect"])}
 <h3>Experiment</h3>{_experiment(summary.get("experiment"))}
 <h2>Play log</h2><table><tr><th>Time</th><th>Title</th><th>Artist</th><th>Playlist</th>

@@ -64,6 +64,7 @@ class Recorder:
         self._ended: list[dict[str, Any]] = []
         self._pending_samples = 0
         self._last_ts: float | None = None
+        self._prev_sample: float | None = None
         self._last_log = 0.0
 
     # -- any thread -------------------------------------------------------------------------
@@ -185,14 +186,20 @@ class Recorder:
         faces = d.get("faces")
         faces = faces if isinstance(faces, int) and faces >= 0 else 0
         emotions = d.get("emotions") if isinstance(d.get("emotions"), dict) else {}
+        # A sample stands for the time since the one before (a slow camera takes fewer,
+        # longer samples), at most three intervals (a gap is an outage, not an audience).
+        dt = self.interval_s
+        if self._prev_sample is not None and 0 < ts - self._prev_sample <= 3 * self.interval_s:
+            dt = ts - self._prev_sample
+        self._prev_sample = ts
         minute = int(ts // 60) * 60
         m = self._minutes.get(minute)
         if m is None:
             m = self._minutes[minute] = [0.0] * (5 + len(store.LABELS))
         audience = faces >= self.min_faces
         m[0] += 1
-        m[1] += self.interval_s
-        m[2] += self.interval_s if audience else 0.0
+        m[1] += dt
+        m[2] += dt if audience else 0.0
         m[3] += faces
         m[4] = max(m[4], faces)
         for i, label in enumerate(store.LABELS):

@@ -104,7 +104,7 @@ def test_experiment_difference_and_days_to_significance():
     assert ci is not None and ci[0] > 0 and diff == pytest.approx(0.1, abs=0.04)
     assert effect.more_days_needed(diff, se, 120, days=2) == 0
     # A third of the data: not yet significant, and the estimate of days is finite.
-    diff3, ci3, se3 = effect.arm_difference(treated[:6], control[:6])
+    _, _, se3 = effect.arm_difference(treated[:6], control[:6])
     more = effect.more_days_needed(0.02, se3, 12, days=1)
     assert more is not None and more >= 1
     # n needed grows as (1.96 SE / diff)^2: halving the effect needs ~4x the data.

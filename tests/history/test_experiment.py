@@ -64,7 +64,7 @@ def test_keep_arm_leaves_the_music_as_it_is():
 
 @pytest.mark.parametrize("bad", [{"p": 0}, {"p": 1.5}, {"control": "silence"}, {"arms": 2}])
 def test_bad_experiment_config_is_named(bad):
-    with pytest.raises(ConfigError, match="policy.experiment"):
+    with pytest.raises(ConfigError, match=r"policy\.experiment"):
         parse_config({"policy": {"experiment": bad}})
 
 

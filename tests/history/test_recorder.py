@@ -151,3 +151,17 @@ def test_a_full_queue_drops_and_counts_instead_of_blocking(tmp_path, monkeypatch
         rec.on_event(sample(T0 + i))
     assert rec.counters["dropped"] == 2
     json.dumps(rec.counters)
+
+
+def test_the_daemon_side_never_loads_matplotlib():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, kiosk.service.daemon, kiosk.history, kiosk.history.recorder, "
+        "kiosk.history.summary, kiosk.comms.commands, kiosk.cli\n"
+        "kiosk.cli.build_parser()\n"
+        "assert 'matplotlib' not in sys.modules, 'matplotlib loaded'\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr

@@ -1,0 +1,67 @@
+"""``kiosk report --out``: a PNG figure and a self-contained HTML page that a real headless
+Chromium renders without network."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+
+import cv2
+import numpy as np
+import pytest
+from test_replay import make_day, replay, report
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="module")
+def day(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("day")
+    cfg = make_day(tmp)
+    replay(cfg)
+    return tmp, cfg
+
+
+def test_png_is_the_main_figure(day):
+    tmp, cfg = day
+    out = tmp / "report.png"
+    proc = report(cfg, "--date", "2026-11-20", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    img = cv2.imread(str(out))
+    assert img is not None and img.shape[1] >= 1000
+    happy = np.all(np.abs(img.astype(int) - (38, 192, 246)) < 12, axis=2).mean()  # BGR
+    sad = np.all(np.abs(img.astype(int) - (167, 121, 78)) < 12, axis=2).mean()
+    assert happy > 0.02 and sad > 0.02, (happy, sad)  # both moods are drawn
+
+
+def test_html_is_self_contained_and_renders_in_chromium(day):
+    tmp, cfg = day
+    page = tmp / "report.html"
+    proc = report(cfg, "--date", "2026-11-20", "--out", str(page))
+    assert proc.returncode == 0, proc.stderr
+    html = page.read_text()
+    assert "http://" not in html and "https://" not in html
+    assert re.findall(r'src="([^"]{0,22})', html) == ["data:image/png;base64,"] * 3
+    for words in ("Mood over the day", "Visitors", "top tracks", "Does the music help",
+                  "not proof", "Mellow tune"):  # fmt: skip
+        assert words in html or words in html.replace("&#x27;", "'"), words
+    if CHROMIUM is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("chromium is not installed (scripts/bootstrap.sh installs it)")
+        pytest.skip("chromium not installed (apt install chromium)")
+    shot = tmp / "shot.png"
+    proc = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
+         "--disable-background-networking", "--host-resolver-rules=MAP * ~NOTFOUND",
+         "--window-size=1280,2200", f"--screenshot={shot}", page.as_uri()],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert shot.is_file(), proc.stderr[-2000:]
+    img = cv2.imread(str(shot))
+    assert img is not None and img.shape[:2] == (2200, 1280)
+    not_white = (img < 235).any(axis=2).mean()
+    assert not_white > 0.05, not_white  # the figures were drawn, not a blank page
+    happy = np.all(np.abs(img.astype(int) - (38, 192, 246)) < 16, axis=2).mean()
+    assert happy > 0.005, happy  # the mood chart's colours made it onto the screen
