@@ -19,7 +19,7 @@ from kiosk.service.clock import SimClock
 from kiosk.service.core import Core
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "comms"))
-from comms_helpers import MOSQUITTO, Broker, Watcher, loaded_for, wait_until  # noqa: E402
+from comms_helpers import MOSQUITTO, Broker, Watcher, loaded_for, wait_until
 
 DAY = datetime(2026, 11, 20, 9, 0)
 
