@@ -38,6 +38,8 @@ def changes(series, times):
 
 def test_change_uses_only_minutes_with_an_audience():
     minutes = [
+        # faces below mood.min_faces: counted, but not an audience
+        {"t": -60.0, "audience_s": 0.0, "happy": 0, "sad": 5},
         {"t": 0.0, "audience_s": 60.0, "happy": 1, "sad": 3},  # before: -0.5
         {"t": 60.0, "audience_s": 0.0, "happy": 0, "sad": 0},  # the switch minute
         {"t": 120.0, "audience_s": 0.0, "happy": 0, "sad": 0},  # nobody: ignored

@@ -1,6 +1,6 @@
 """A recorded day replayed with ``--simulate --start``, then ``kiosk report`` on it.
 
-180 frames at 2 s: 60 happy, 60 sad, 60 of an empty shop. The folder camera is real, the
+180 frames at 2 s: 15 of an empty shop, 60 happy, 60 sad, 45 empty again. The folder camera is real, the
 history and the report CLI are real; the detector + classifier are a colour-coded fake
 here because no sad face ships with the project (test_real_models.py runs the real models
 on the real astronaut photo).
@@ -26,7 +26,7 @@ from kiosk.service.clock import SimClock
 from kiosk.service.daemon import Daemon, _create_player
 
 START = datetime(2026, 11, 20, 9, 0)
-PHASES = [("happy", 60), ("sad", 60), ("empty", 60)]
+PHASES = [("empty", 15), ("happy", 60), ("sad", 60), ("empty", 45)]
 
 
 def make_day(tmp: Path, extra: str = "") -> Path:
@@ -136,7 +136,7 @@ def test_replayed_day_reports_what_happened(tmp_path):
     assert report(cfg, "--from", "2026-11-20T09:00").returncode == 2
     span = json.loads(report(cfg, "--from", "2026-11-20T09:02", "--to", "2026-11-20T09:04",
                              "--json").stdout)  # fmt: skip
-    assert span["samples"] == 60 and span["mood_minutes"]["sad"] == 2.0
+    assert span["samples"] == 60 and span["mood_minutes"]["sad"] == 1.5
 
 
 def test_report_without_history_says_so(tmp_path):
