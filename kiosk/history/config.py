@@ -14,7 +14,8 @@ class HistoryConfig(Section):
         True,
         description=(
             "Record per-minute mood aggregates, playlist switches, plays, commands and faults "
-            "for `kiosk report`. Never a frame, a face crop, a box or an identity."
+            "for `kiosk report`. Never a frame, a face crop, a box or an identity. The "
+            "recording settings (enabled, path, limits) take effect at the next start."
         ),
     )
     path: str | None = Field(

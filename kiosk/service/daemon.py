@@ -339,10 +339,14 @@ class Daemon:
         self._wake.clear()
         self.notifier.reloading()
         log.info("reload requested (SIGHUP)")
+        error = None
         try:
             core.reload_config()
         except CommandError as exc:
+            error = str(exc)
             log.error("config reload refused; keeping the running config: %s", exc)
+        record = {"command": "reload", "source": "signal", "ok": error is None, "error": error}
+        core.events.emit(Event("command", record, core.clock.time()))  # for the history
         core.rescan_library()
         self.notifier.ready(self._status_text(core))
 

@@ -127,3 +127,32 @@ def test_report_over_a_real_broker(tmp_path):
         fe.stop()
         rec.close()
         broker.stop()
+
+
+def test_sighup_reload_is_recorded_with_source_signal(tmp_path):
+    import sqlite3
+
+    from history_helpers import ColourPipeline
+
+    from kiosk.service.daemon import Daemon
+
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(f"service:\n  state_dir: {tmp_path}\n")
+    from kiosk.config import load_config
+
+    daemon = Daemon(
+        load_config(cfg),
+        make_player=lambda loaded, backend, core: SilentPlayer(),
+        make_library=lambda loaded, required: None,
+        make_pipeline=lambda loaded: ColourPipeline(),
+    )
+    core = daemon._build()
+    rec = attach(core, core.loaded, tmp_path)
+    daemon._handle_hup(core)
+    cfg.write_text("camera: {interval_s: -1}\n")  # a broken edit: refused, still recorded
+    daemon._handle_hup(core)
+    rec.close()
+    db = sqlite3.connect(tmp_path / "history.sqlite3")
+    rows = db.execute("SELECT command, source, ok FROM commands ORDER BY id").fetchall()
+    db.close()
+    assert rows == [("reload", "signal", 1), ("reload", "signal", 0)]
