@@ -1,7 +1,7 @@
 """A recorded day replayed with ``--simulate --start``, then ``kiosk report`` on it.
 
-180 frames at 2 s: 15 of an empty shop, 60 happy, 60 sad, 45 empty again. The folder camera is real, the
-history and the report CLI are real; the detector + classifier are a colour-coded fake
+180 frames at 2 s: 15 of an empty shop, 60 happy, 60 sad, 45 empty again. The folder
+camera, the history and the report CLI are real; the detector + classifier are a colour-coded fake
 here because no sad face ships with the project (test_real_models.py runs the real models
 on the real astronaut photo).
 """
