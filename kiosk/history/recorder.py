@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 KINDS = {"sample", "playlist", "track", "fault", "command", "experiment"}
 QUEUE_MAX = 10_000  # events waiting for the writer; beyond it new ones are dropped, counted
 MAX_PENDING = 2_000  # buffered rows that force an early commit (fast simulations)
+MAX_BUFFERED = 50_000  # while the file cannot be written, keep at most this many rows
 MAINTAIN_EVERY_S = 3600.0  # retention sweep, real seconds
 LOG_EVERY_S = 60.0
 
@@ -85,6 +86,8 @@ class Recorder:
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Commit everything queued so far; True when done within ``timeout``."""
+        if self._thread is None or not self._thread.is_alive():
+            return False
         done = threading.Event()
         try:
             self._q.put((_FLUSH, done), timeout=timeout)
@@ -109,6 +112,7 @@ class Recorder:
     def _run(self) -> None:
         next_commit = time.monotonic() + self.cfg.commit_s
         next_maintain = 0.0  # at once: a file left over a size change is trimmed now
+        failing = False
         while True:
             try:
                 item = self._q.get(timeout=max(0.0, next_commit - time.monotonic()))
@@ -119,11 +123,15 @@ class Recorder:
             if isinstance(item, Event):
                 self._guard(self._handle, item)
             now = time.monotonic()
-            if stop or done is not None or now >= next_commit or self._backlog():
+            backlog = not failing and self._backlog()  # a broken disk waits for commit_s
+            if stop or done is not None or now >= next_commit or backlog:
                 if stop and self._play is not None:
                     self._guard(self._end_play, self._last_ts)
                 maintain = now >= next_maintain
-                if self._guard(self._commit, maintain) and maintain:
+                failing = not self._guard(self._commit, maintain)
+                if failing:
+                    self._trim()
+                elif maintain:
                     next_maintain = now + MAINTAIN_EVERY_S
                 next_commit = now + self.cfg.commit_s
             if done is not None:
@@ -146,6 +154,19 @@ class Recorder:
                     "history write failed (%d error(s) so far): %s", self.counters["errors"], exc
                 )
             return False
+
+    def _trim(self) -> None:
+        """Bound the memory while commits fail: the oldest buffered rows go, counted."""
+        excess = len(self._rows) + len(self._minutes) + len(self._ended) - MAX_BUFFERED
+        if excess <= 0:
+            return
+        self.counters["dropped"] += excess
+        for minute in sorted(self._minutes)[:excess]:
+            del self._minutes[minute]
+        excess = len(self._rows) + len(self._minutes) + len(self._ended) - MAX_BUFFERED
+        del self._rows[: max(0, excess)]
+        excess = len(self._rows) + len(self._minutes) + len(self._ended) - MAX_BUFFERED
+        del self._ended[: max(0, excess)]
 
     def _backlog(self) -> bool:
         return len(self._minutes) + len(self._rows) + len(self._ended) >= MAX_PENDING

@@ -165,3 +165,20 @@ def test_the_daemon_side_never_loads_matplotlib():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_an_unwritable_history_keeps_bounded_memory_and_the_kiosk_going(tmp_path, monkeypatch):
+    from kiosk.history import recorder as mod
+
+    monkeypatch.setattr(mod, "MAX_BUFFERED", 100)
+    blocked = tmp_path / "file"
+    blocked.write_text("a file where the state directory should be")
+    rec = mod.Recorder(blocked / "history.sqlite3", mod.HistoryConfig(), 2.0)
+    rec.start()
+    for i in range(500):
+        rec.on_event(Event("fault", {"component": "camera", "message": "x", "ok": False}, T0 + i))
+    assert rec.flush()
+    assert rec._thread.is_alive()
+    assert len(rec._rows) <= 100 and rec.counters["dropped"] >= 400
+    assert rec.counters["errors"] >= 1
+    rec.close()
