@@ -250,9 +250,9 @@ class Recorder:
                 db.execute(store.UPSERT_MINUTE, (minute, *counts, *(int(v) for v in m[5:])))
             for table, values in self._rows:
                 marks = ", ".join("?" * len(values))
-                cols = _COLUMNS[table]
+                cols = store.INSERT_COLUMNS[table]
                 db.execute(f"INSERT INTO {table} ({cols}) VALUES ({marks})", values)
-            ids = [self._write_play(db, p) for p in plays]
+            ids = [store.write_play(db, p) for p in plays]
             cap = int(self.cfg.max_mb * 1024 * 1024)
             if maintain or store.used_bytes(db) > cap:
                 now = self._last_ts if self._last_ts is not None else time.time()
@@ -272,28 +272,6 @@ class Recorder:
         self._ended.clear()
         if self.on_commit is not None:
             self.on_commit(dict(self.counters))
-
-    @staticmethod
-    def _write_play(db: sqlite3.Connection, p: dict[str, Any]) -> int:
-        values = (p["end"], p["skipped"], p["failed"])
-        if p["id"] is not None:
-            sql = "UPDATE plays SET end = ?, skipped = ?, failed = ? WHERE id = ?"
-            db.execute(sql, (*values, p["id"]))
-            return int(p["id"])
-        cur = db.execute(
-            "INSERT INTO plays (start, path, title, artist, playlist, end, skipped, failed) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (p["start"], p["path"], p["title"], p["artist"], p["playlist"], *values),
-        )
-        return int(cur.lastrowid or 0)
-
-
-_COLUMNS = {
-    "switches": "t, src, dst, reason",
-    "faults": "t, component, message, ok",
-    "commands": "t, source, command, args, ok, error",
-    "decisions": "t, arm, mood, playlist, previous, strategy, control",
-}
 
 
 def history_path(cfg: HistoryConfig, state_dir: Path, resolve: Callable[[str], Path]) -> Path:

@@ -77,6 +77,29 @@ UPSERT_MINUTE = (
 )
 
 
+INSERT_COLUMNS = {
+    "switches": "t, src, dst, reason",
+    "faults": "t, component, message, ok",
+    "commands": "t, source, command, args, ok, error",
+    "decisions": "t, arm, mood, playlist, previous, strategy, control",
+}
+
+
+def write_play(db: sqlite3.Connection, p: dict[str, Any]) -> int:
+    """Insert a play, or update its end and flags once it has a row id."""
+    values = (p["end"], p["skipped"], p["failed"])
+    if p["id"] is not None:
+        sql = "UPDATE plays SET end = ?, skipped = ?, failed = ? WHERE id = ?"
+        db.execute(sql, (*values, p["id"]))
+        return int(p["id"])
+    cur = db.execute(
+        "INSERT INTO plays (start, path, title, artist, playlist, end, skipped, failed) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (p["start"], p["path"], p["title"], p["artist"], p["playlist"], *values),
+    )
+    return int(cur.lastrowid or 0)
+
+
 def connect(path: str | Path, readonly: bool = False) -> sqlite3.Connection:
     """Open (and create) the history. Read-only opens never create or change the file."""
     if readonly:
