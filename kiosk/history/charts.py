@@ -14,6 +14,7 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
+matplotlib.rcParams["text.parse_math"] = False  # a "$" in a track title is just a "$"
 
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt

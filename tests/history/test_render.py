@@ -65,3 +65,23 @@ def test_html_is_self_contained_and_renders_in_chromium(day):
     assert not_white > 0.05, not_white  # the figures were drawn, not a blank page
     happy = np.all(np.abs(img.astype(int) - (38, 192, 246)) < 16, axis=2).mean()
     assert happy > 0.005, happy  # the mood chart's colours made it onto the screen
+
+
+def test_odd_tags_are_text_not_markup(tmp_path):
+    from history_helpers import T0, recorder
+
+    from kiosk.api import Event
+    from kiosk.history import store
+    from kiosk.history.page import render
+    from kiosk.history.summary import summarize
+
+    rec = recorder(tmp_path)
+    rec.on_event(Event("playlist", {"from": None, "to": "<b>x</b>", "reason": "startup"}, T0))
+    for i, title in enumerate(["<script>alert(1)</script>", "$\\nosuchcommand$ hits", None]):
+        rec.on_event(Event("track", {"playlist": "<b>x</b>", "path": f"/m/{i}.mp3",
+                                     "title": title, "artist": "A & B"}, T0 + i))  # fmt: skip
+    rec.close()
+    data = store.read_range(tmp_path / "history.sqlite3", T0 - 60, T0 + 3600, 0)
+    html = render(summarize(data, T0 - 60, T0 + 3600, 10), data, T0 - 60, T0 + 3600)
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "<b>x</b>" not in html and "A &amp; B" in html
