@@ -14,14 +14,14 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-matplotlib.rcParams["text.parse_math"] = False  # a "$" in a track title is just a "$"
-
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from kiosk.history.store import LABELS
+
+matplotlib.rcParams["text.parse_math"] = False  # a "$" in a track title is just a "$"
 
 # Warm colours for the pleasant moods, cool and dark for the unpleasant ones.
 COLOURS = {
