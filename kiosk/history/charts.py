@@ -7,6 +7,7 @@ mood used everywhere, and the hours nobody was in view greyed out.
 
 from __future__ import annotations
 
+import bisect
 import io
 from datetime import datetime
 from typing import Any
@@ -43,7 +44,14 @@ WORDS = {
     "angry": "angry",
     "disgust": "disgusted",
 }
-BIN_S = 300
+BIN_S = 300  # one bar per 5 minutes for a day; longer spans widen it (about 288 bars)
+
+
+def bin_seconds(start: float, end: float) -> int:
+    days = max(1, round((end - start) / 86400.0))
+    return BIN_S * days
+
+
 # Muted colours for the playlists, so they never look like a mood.
 PLAYLIST_COLOURS = plt.get_cmap("Set2").colors + plt.get_cmap("Pastel2").colors
 
@@ -57,12 +65,13 @@ def _dt(ts: float) -> datetime:
 
 
 def bins(minutes: list[dict[str, Any]], start: float, end: float) -> list[dict[str, Any]]:
-    """5-minute bins of the minutes inside [start, end): face counts and audience time."""
+    """Bins (5 minutes for a day) of the minutes in [start, end): faces, audience time."""
+    size = bin_seconds(start, end)
     out: dict[int, dict[str, Any]] = {}
     for m in minutes:
         if not start <= m["t"] < end:
             continue
-        key = int(m["t"] // BIN_S) * BIN_S
+        key = int(m["t"] // size) * size
         b = out.setdefault(
             key, {"t": key, "seconds": 0.0, "audience_s": 0.0, **dict.fromkeys(LABELS, 0)}
         )
@@ -73,10 +82,22 @@ def bins(minutes: list[dict[str, Any]], start: float, end: float) -> list[dict[s
     return [out[k] for k in sorted(out)]
 
 
-def _segments(switches: list[dict[str, Any]], t_end: float) -> list[tuple[float, float, str]]:
+GAP_S = 1800  # no sample for this long: the kiosk was off, the playlist bar stops
+
+
+def _segments(
+    switches: list[dict[str, Any]], t_end: float, seen: list[float]
+) -> list[tuple[float, float, str]]:
+    """(start, end, playlist) from the switches; a bar ends at the next switch, or where
+    the samples stop for GAP_S (a night with the kiosk off)."""
     segs = []
     for i, s in enumerate(switches):
         stop = switches[i + 1]["ts"] if i + 1 < len(switches) else t_end
+        j = bisect.bisect_left(seen, s["ts"] - 60)
+        while j + 1 < len(seen) and seen[j + 1] < stop and seen[j + 1] - seen[j] <= GAP_S:
+            j += 1
+        if j < len(seen) and seen[j] < stop:
+            stop = min(stop, max(seen[j] + 60, s["ts"] + 60))
         if s["to"] is not None and stop > s["ts"]:
             segs.append((s["ts"], stop, s["to"]))
     return segs
@@ -94,19 +115,21 @@ def main_figure(data: dict[str, Any], start: float, end: float) -> Figure:
         2, 1, figsize=(12, 6.2), sharex=True, gridspec_kw={"height_ratios": [4, 1.3]}
     )
     fig.subplots_adjust(left=0.07, right=0.8, top=0.9, bottom=0.1, hspace=0.08)
-    day = f"{_dt(start):%A %d %B %Y}" if end - start <= 86400 else "this period"
-    fig.suptitle(f"How the shop felt on {day}, and what was playing", fontsize=15, x=0.07,
+    day = f"on {_dt(start):%A %d %B %Y}" if end - start <= 86400 * 1.05 else "in this period"
+    fig.suptitle(f"How the shop felt {day}, and what was playing", fontsize=15, x=0.07,
                  ha="left")  # fmt: skip
     if not b:
         ax.text(0.5, 0.5, "No one was recorded in this period", ha="center", va="center",
                 transform=ax.transAxes, fontsize=14, color="#555")  # fmt: skip
         t0, t1 = start, min(end, start + 86400)
     else:
-        t0, t1 = b[0]["t"], b[-1]["t"] + BIN_S
+        t0, t1 = b[0]["t"], b[-1]["t"] + bin_seconds(start, end)
         if switches:
             t1 = max(t1, switches[-1]["ts"] + 60)
     x = [_dt(v["t"]) for v in b]
-    width = BIN_S / 86400.0 * 1.01  # a hair wider: no white seams between the bars
+    width = (
+        bin_seconds(start, end) / 86400.0 * 1.01
+    )  # a hair wider: no white seams between the bars
     bottom = [0.0] * len(b)
     # Each bar is the whole 5 minutes: coloured for the time people were in view (split by
     # their mood), hatched grey for the time nobody was.
@@ -124,7 +147,8 @@ def main_figure(data: dict[str, Any], start: float, end: float) -> Figure:
            edgecolor="#d0d0d0", linewidth=0)  # fmt: skip
     ax.set_ylim(0, 1)
     ax.set_yticks([0, 0.25, 0.5, 0.75, 1.0], ["0 %", "25 %", "50 %", "75 %", "100 %"])
-    ax.set_ylabel("Share of each 5 minutes")
+    minutes = bin_seconds(start, end) // 60
+    ax.set_ylabel(f"Share of each {minutes} minutes")
     handles = [Patch(color=COLOURS[k], label=WORDS[k]) for k in ORDER]
     handles.append(
         Patch(facecolor="#eeeeee", edgecolor="#d0d0d0", hatch="//", label="nobody in view")
@@ -133,15 +157,19 @@ def main_figure(data: dict[str, Any], start: float, end: float) -> Figure:
               title="Faces looking…", alignment="left")  # fmt: skip
     ax.grid(axis="y", color="#dddddd", lw=0.6)
     ax.set_axisbelow(True)
-    _timeline(tl, switches, t1)
+    seen = sorted(m["t"] for m in data["minutes"] if start <= m["t"] < end)
+    _timeline(tl, switches, t1, seen)
     tl.set_xlim(_dt(t0), _dt(t1))
-    tl.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M", tz=_tz()))
-    tl.set_xlabel("Time of day")
+    fmt = "%H:%M" if end - start <= 86400 * 1.05 else "%a %d %b\n%H:%M"
+    tl.xaxis.set_major_formatter(mdates.DateFormatter(fmt, tz=_tz()))
+    tl.set_xlabel("Time of day" if end - start <= 86400 * 1.05 else "Day")
     return fig
 
 
-def _timeline(tl: Any, switches: list[dict[str, Any]], t_end: float) -> None:
-    segs = _segments(switches, t_end)
+def _timeline(tl: Any, switches: list[dict[str, Any]], t_end: float, seen: list[float]) -> None:
+    segs = _segments(switches, t_end, seen)
+    if not segs:
+        return
     names = sorted({s[2] for s in segs})
     colour = {n: PLAYLIST_COLOURS[i % len(PLAYLIST_COLOURS)] for i, n in enumerate(names)}
     for a, z, name in segs:

@@ -85,3 +85,15 @@ def test_odd_tags_are_text_not_markup(tmp_path):
     html = render(summarize(data, T0 - 60, T0 + 3600, 10), data, T0 - 60, T0 + 3600)
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "<b>x</b>" not in html and "A &amp; B" in html
+
+
+def test_playlist_bars_stop_where_the_kiosk_was_off():
+    from kiosk.history.charts import _segments
+
+    seen = [float(t) for t in range(0, 3600, 60)] + [float(t) for t in range(36000, 39600, 60)]
+    switches = [{"ts": 0.0, "to": "a"}, {"ts": 1800.0, "to": "b"}, {"ts": 36000.0, "to": "c"}]
+    assert _segments(switches, 39600.0, seen) == [
+        (0.0, 1800.0, "a"),  # up to the next switch
+        (1800.0, 3600.0, "b"),  # the samples stop at 01:00: the night is not "b"
+        (36000.0, 39600.0, "c"),
+    ]
