@@ -40,7 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         metavar="TIME",
         help="with --simulate: the simulated clock starts at this local time "
-        "(e.g. 2026-11-20T09:00), so the history records a replayed day at that date",
+        "(e.g. 2026-11-20T09:00) and the history records the replayed day at that date "
+        "(without --start a simulation writes no history)",
     )
     p.add_argument(
         "--log-format", choices=("text", "json"), default=None, help="override service.log_format"

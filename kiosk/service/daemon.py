@@ -142,6 +142,9 @@ class Daemon:
         self.duration_s = duration_s
         self.out = out or sys.stdout
         self.clock: Clock = clock or (SimClock() if simulate else RealClock())
+        # A simulation records history only at a clock it was given (--start): one that
+        # runs from "now" would mix simulated samples into today's real record.
+        self._record = not simulate or clock is not None
         self.demo = loaded.path is None and not simulate
         if simulate:
             cfg = loaded.config.model_copy(deep=True)
@@ -360,7 +363,7 @@ class Daemon:
             return 2
         self.core = core
         self._install_signals()
-        history = _attach_history(core, self.loaded)
+        history = _attach_history(core, self.loaded) if self._record else None
         try:
             return self._simulate(core) if self.simulate else self._serve(core)
         except StartupError as exc:

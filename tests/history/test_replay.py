@@ -152,3 +152,15 @@ def test_history_off_writes_nothing(tmp_path):
     cfg = make_day(tmp_path, "history:\n  enabled: false\n")
     replay(cfg)
     assert not (tmp_path / "state" / "history.sqlite3").exists()
+
+
+def test_simulate_without_start_records_nothing(tmp_path):
+    cfg = make_day(tmp_path)
+    daemon = Daemon(
+        load_config(cfg),
+        simulate=True,
+        out=io.StringIO(),
+        make_pipeline=lambda loaded: ColourPipeline(),
+    )
+    assert daemon.run() == 0
+    assert not (tmp_path / "state" / "history.sqlite3").exists()
