@@ -13,15 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    StrictBool,
-    StrictFloat,
-    StrictInt,
-    ValidationError,
-)
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, ValidationError
 
 from kiosk.api import CommandError, Event, KioskApi
 
@@ -57,7 +49,7 @@ class Override(_Cmd):
 
 class Report(_Cmd):
     date: str | None = Field(None, pattern=r"^\d{4}-\d{2}-\d{2}$", description="Day; null: today.")
-    plays: StrictBool = Field(False, description="Include the list of plays.")
+    plays: bool = Field(False, description="Include the list of plays.")  # strict: no "yes"
 
 
 def _status(api: KioskApi, _: _Cmd) -> dict[str, Any]:

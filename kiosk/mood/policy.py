@@ -100,6 +100,7 @@ class Policy:
             o = self.override
             self.override = Override(o.target, cfg.table()[o.target], o.expires_at, o.expires_wall)
         self._pending_reason = CONFIG
+        self._arm_playlist = None  # the next mood decision draws again under the new rules
 
     # -- override ---------------------------------------------------------------------------
 
