@@ -48,12 +48,16 @@ class Recorder:
         interval_s: float,
         min_faces: int = 1,
         on_commit: Callable[[dict[str, int]], None] | None = None,
+        wall: Callable[[], float] = time.time,
     ) -> None:
+        """``wall`` is the real clock retention counts from: a simulation at another date
+        (``--start``) must neither be trimmed by its own dates nor trim the real record."""
         self.path = Path(path)
         self.cfg = cfg
         self.interval_s = float(interval_s)
         self.min_faces = int(min_faces)
         self.on_commit = on_commit
+        self.wall = wall
         self.counters = {"events": 0, "dropped": 0, "errors": 0, "commits": 0, "samples": 0}
         self._q: queue.Queue[Any] = queue.Queue(QUEUE_MAX)
         self._thread: threading.Thread | None = None
@@ -255,8 +259,7 @@ class Recorder:
             ids = [store.write_play(db, p) for p in plays]
             cap = int(self.cfg.max_mb * 1024 * 1024)
             if maintain or store.used_bytes(db) > cap:
-                now = self._last_ts if self._last_ts is not None else time.time()
-                store.enforce_bounds(db, now, self.cfg.retention_days, cap)
+                store.enforce_bounds(db, self.wall(), self.cfg.retention_days, cap)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")

@@ -78,13 +78,14 @@ def test_commits_while_running_not_only_at_close(tmp_path):
 
 def test_retention_is_enforced_while_running(tmp_path):
     rec = recorder(tmp_path, retention_days=2)
+    rec.wall = lambda: T0 + 4 * 86400  # the real now: the newest row
     for day in range(5):
         rec.on_event(sample(T0 + day * 86400))
         rec.on_event(
             Event("playlist", {"from": None, "to": "x", "reason": "mood"}, T0 + day * 86400)
         )
     assert rec.flush()
-    rec._guard(rec._commit, True)  # the hourly sweep, now
+    assert rec._guard(rec._commit, True)  # the hourly sweep, now
     kept = query(tmp_path / "history.sqlite3", "SELECT t FROM minutes ORDER BY t")
     assert [t for (t,) in kept] == [T0 + 2 * 86400, T0 + 3 * 86400, T0 + 4 * 86400]
     assert len(query(tmp_path / "history.sqlite3", "SELECT * FROM switches")) == 3
@@ -181,4 +182,16 @@ def test_an_unwritable_history_keeps_bounded_memory_and_the_kiosk_going(tmp_path
     assert rec._thread.is_alive()
     assert len(rec._rows) <= 100 and rec.counters["dropped"] >= 400
     assert rec.counters["errors"] >= 1
+    rec.close()
+
+
+def test_a_simulated_future_day_never_trims_the_real_record(tmp_path):
+    rec = recorder(tmp_path, retention_days=2)
+    rec.wall = lambda: T0 + 60  # the real now: just after the real row
+    rec.on_event(sample(T0))  # the real record
+    rec.on_event(sample(T0 + 400 * 86400))  # a replay dated next year
+    assert rec.flush()
+    assert rec._guard(rec._commit, True)
+    rows = query(tmp_path / "history.sqlite3", "SELECT t FROM minutes ORDER BY t")
+    assert rows == [(T0,), (T0 + 400 * 86400,)]
     rec.close()

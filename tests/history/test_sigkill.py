@@ -60,3 +60,16 @@ def test_sigkill_mid_write_leaves_a_readable_history(tmp_path):
     db.close()
     assert samples >= last["samples"] > 0  # everything committed before the kill is there
     assert faults >= last["samples"]  # written in the same transactions
+    # and the kiosk carries on writing into the same file after the restart
+    from kiosk.api import Event
+    from kiosk.history.config import HistoryConfig
+    from kiosk.history.recorder import Recorder
+
+    rec = Recorder(path, HistoryConfig(), 2.0)
+    rec.start()
+    rec.on_event(Event("sample", {"faces": 1, "emotions": {"happy": 1}}, 1_900_000_000.0))
+    rec.close()
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT SUM(samples) FROM minutes").fetchone()[0] == samples + 1
+    assert not list(tmp_path.glob("*.corrupt-*"))
+    db.close()
