@@ -23,7 +23,10 @@ class HistoryConfig(Section):
         description="SQLite file. null: history.sqlite3 in the state directory.",
     )
     retention_days: int = Field(
-        90, ge=1, le=3650, description="Rows older than this many days are deleted while running."
+        90,
+        ge=1,
+        le=3650,
+        description="Rows older than this many days (by the real clock) are deleted while running.",
     )
     max_mb: float = Field(
         50.0,
