@@ -95,7 +95,8 @@ def summarize(
             if labelled:
                 mood_minutes[k] += m["audience_s"] / 60.0 * m[k] / labelled
     series = effect.Series.from_rows(data["minutes"])
-    days = max(1.0, (end - start) / 86400.0)
+    # The experiment's pace: decisions per day it actually ran (not per day of the span).
+    days = float(len({datetime.fromtimestamp(d["t"]).date() for d in data["decisions"]}) or 1)
     out: dict[str, Any] = {
         "from": local_iso(start),
         "to": local_iso(end),
