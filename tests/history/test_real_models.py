@@ -64,3 +64,37 @@ def test_real_models_day_into_report(tmp_path, astronaut):
     ]
     assert [h["hour"] for h in r["hourly"]] == ["2026-11-20T09:00:00+01:00"]
     assert r["plays"] == []  # no music folder in this simulation: nothing played
+
+
+def test_live_daemon_records_and_commits_on_stop(tmp_path, astronaut):
+    """``kiosk run`` on the real clock (no simulation) writes the history it is asked for."""
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    cv2.imwrite(str(frames / "000.png"), astronaut)
+    from kiosk.music.demo import ensure_demo_library
+
+    ensure_demo_library(tmp_path / "music", ["background", "happy"])
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(
+        "camera:\n  backend: folder\n  source: frames\n  loop: true\n  interval_s: 0.25\n"
+        'player:\n  backend: "null"\nmusic:\n  root: music\n'
+        f"service:\n  state_dir: {tmp_path / 'state'}\n"
+        f"vision:\n  detector:\n    model: {MODELS}/face_detection_full_range.tflite\n"
+        f"  classifier:\n    model: {MODELS}/fer_emotion_quantized.tflite\n"
+    )
+    kiosk = [sys.executable, "-m", "kiosk"]
+    run = subprocess.run(
+        [*kiosk, "run", "--config", str(cfg), "--duration", "4"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    rep = subprocess.run(
+        [*kiosk, "report", "--config", str(cfg), "--json"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert rep.returncode == 0, rep.stderr
+    r = json.loads(rep.stdout)
+    assert 8 <= r["samples"] <= 17  # 4 s at 4 samples a second
+    assert r["faces"]["max"] == 1 and r["mood_minutes"]["happy"] > 0
+    assert r["switches"][0]["reason"] == "startup"
+    assert r["plays"] and r["plays"][-1]["playlist"] == "happy"
