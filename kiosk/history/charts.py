@@ -221,8 +221,9 @@ def top_tracks(plays: list[dict[str, Any]], n: int = 10) -> list[tuple[str, int]
 
 def tracks_figure(plays: list[dict[str, Any]]) -> Figure:
     top = top_tracks(plays)
-    fig, ax = plt.subplots(figsize=(12, 0.6 + 0.35 * max(3, len(top))))
-    fig.subplots_adjust(left=0.35, right=0.8, top=0.85, bottom=0.15)
+    height = 1.2 + 0.35 * max(3, len(top))  # inches; the margins stay ~0.4 in
+    fig, ax = plt.subplots(figsize=(12, height))
+    fig.subplots_adjust(left=0.35, right=0.8, top=1 - 0.4 / height, bottom=0.6 / height)
     ax.set_title("Most played tracks", loc="left", fontsize=13)
     names = [t[0][:60] for t in reversed(top)]
     ax.barh(names, [t[1] for t in reversed(top)], color="#59a14f")
