@@ -24,7 +24,11 @@ EMOTIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surpri
 #   fault:    {"component": str, "message": str, "ok": bool}  (ok=True when it cleared)
 #   state:    Status.to_dict()
 #   stats:    free-form aggregate counters from a front end or the core
-EventKind = Literal["sample", "mood", "playlist", "track", "fault", "state", "stats"]
+#   command:  {"command": str, "source": str, "args": {...}, "ok": bool, "error": str|None}
+#   experiment: {"arm": "strategy"|"control", "mood", "playlist", "from", "strategy", "control"}
+EventKind = Literal[
+    "sample", "mood", "playlist", "track", "fault", "state", "stats", "command", "experiment"
+]
 
 
 class CommandError(Exception):
@@ -109,3 +113,4 @@ class KioskApi(Protocol):
     def clear_override(self) -> None: ...
     def reload_config(self) -> None: ...
     def rescan_library(self) -> None: ...
+    def report(self, date: str | None, plays: bool) -> dict[str, Any]: ...  # history summary

@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "ctl",
     "import_cmd",
     "check",
+    "report",
 )
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2

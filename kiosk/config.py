@@ -19,6 +19,7 @@ from pydantic import Field, ValidationError, model_validator
 from kiosk import PACKAGE_DIR
 from kiosk.camera.config import CameraConfig
 from kiosk.comms.config import MqttConfig
+from kiosk.history.config import HistoryConfig
 from kiosk.mood.config import MoodConfig, PolicyConfig
 from kiosk.music.config import MusicConfig, PlayerConfig
 from kiosk.music.import_config import ImportConfig
@@ -50,6 +51,9 @@ class KioskConfig(Section):
     )
     usb_import: ImportConfig = Field(
         default_factory=ImportConfig, description="Music import from USB sticks."
+    )
+    history: HistoryConfig = Field(
+        default_factory=HistoryConfig, description="Local history for `kiosk report`."
     )
 
     @model_validator(mode="before")

@@ -11,6 +11,10 @@ ratio ``cpu_vs_vision`` is how much the whole daemon (camera frames, window, pol
 player, VLC decoding) costs relative to that floor.
 
     python scripts/bench_run.py --minutes 3 --player vlc
+
+``--history-compare`` instead runs two daemons side by side over the same minutes, one
+with ``history.enabled: false`` and one with it on (writing its SQLite file), and reports
+the CPU and RSS of each and their ratio: both see the same machine load.
 """
 
 from __future__ import annotations
@@ -95,7 +99,7 @@ def camera_yaml(tmp: Path, camera: str, interval_s: float) -> str:
     )
 
 
-def write_config(tmp: Path, interval_s: float, player: str, camera: str) -> Path:
+def write_config(tmp: Path, interval_s: float, player: str, camera: str, extra: str = "") -> Path:
     from kiosk.config import load_config
     from kiosk.music.demo import ensure_demo_library
 
@@ -109,6 +113,7 @@ def write_config(tmp: Path, interval_s: float, player: str, camera: str) -> Path
         + f"player:\n  backend: {json.dumps(player)}\n"
         + f"vision:\n  detector:\n    model: {ROOT}/models/face_detection_full_range.tflite\n"
         + f"  classifier:\n    model: {ROOT}/models/fer_emotion_quantized.tflite\n"
+        + extra
     )
     return cfg
 
@@ -190,6 +195,69 @@ def run(args: argparse.Namespace) -> dict:
     }
 
 
+def _start(cfg: Path, tmp: Path) -> tuple[subprocess.Popen, Path]:
+    log_path = tmp / "stderr.log"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "XDG_STATE_HOME": str(tmp)}
+    cmd = [sys.executable, "-m", "kiosk", "run", "--config", str(cfg), "--log-format", "json"]
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log, env=env, cwd=tmp)
+    return proc, log_path
+
+
+def compare_history(args: argparse.Namespace) -> dict:
+    """History off and on, two daemons measured over the same window."""
+    with tempfile.TemporaryDirectory(prefix="kiosk-bench-") as tmp_s:
+        runs = {}
+        for name in ("off", "on"):
+            tmp = Path(tmp_s) / name
+            tmp.mkdir()
+            extra = f"history:\n  enabled: {'true' if name == 'on' else 'false'}\n"
+            extra += "  commit_s: 15\n" if name == "on" else ""
+            cfg = write_config(tmp, args.interval, args.player, args.camera, extra)
+            runs[name] = (*_start(cfg, tmp), tmp)
+        try:
+            deadline = time.monotonic() + 90
+            for proc, log_path, _ in runs.values():
+                while '"msg": "first sample"' not in log_path.read_text():
+                    if time.monotonic() > deadline or proc.poll() is not None:
+                        raise SystemExit(f"no first sample:\n{log_path.read_text()[-3000:]}")
+                    time.sleep(0.1)
+            time.sleep(args.warmup)
+            c0 = {k: cpu_seconds(r[0].pid) for k, r in runs.items()}
+            rss: dict[str, list[float]] = {k: [] for k in runs}
+            t0 = time.monotonic()
+            while time.monotonic() < t0 + args.minutes * 60:
+                for k, r in runs.items():
+                    if r[0].poll() is not None:
+                        raise SystemExit(f"kiosk run ({k}) died:\n{r[1].read_text()[-3000:]}")
+                    rss[k].append(rss_mb(r[0].pid))
+                time.sleep(1.0)
+            elapsed = time.monotonic() - t0
+            cpu = {k: 100 * (cpu_seconds(r[0].pid) - c0[k]) / elapsed for k, r in runs.items()}
+            for proc, _, _ in runs.values():
+                proc.send_signal(signal.SIGTERM)
+            codes = {k: r[0].wait(timeout=30) for k, r in runs.items()}
+            db = runs["on"][2] / "kiosk" / "history.sqlite3"
+            size_kb = round(db.stat().st_size / 1024, 1) if db.exists() else None
+        finally:
+            for proc, _, _ in runs.values():
+                if proc.poll() is None:
+                    proc.kill()
+    return {
+        "player": args.player,
+        "camera": args.camera,
+        "interval_s": args.interval,
+        "measured_s": round(elapsed, 1),
+        "cpu_percent_history_off": round(cpu["off"], 3),
+        "cpu_percent_history_on": round(cpu["on"], 3),
+        "cpu_on_vs_off": round(cpu["on"] / max(cpu["off"], 1e-9), 3),
+        "rss_mb_max_off": round(max(rss["off"]), 1),
+        "rss_mb_max_on": round(max(rss["on"]), 1),
+        "history_file_kb": size_kb,
+        "exit_codes": codes,
+    }
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--minutes", type=float, default=3.0)
@@ -202,7 +270,16 @@ def main() -> int:
         default="demo",
         help="demo: composed in memory per sample; folder: the demo scene as JPEG files",
     )
+    p.add_argument(
+        "--history-compare",
+        action="store_true",
+        help="two daemons side by side, history off and on: their CPU ratio",
+    )
     args = p.parse_args()
+    if args.history_compare:
+        result = compare_history(args)
+        print(json.dumps(result, indent=2))
+        return 0 if all(c == 0 for c in result["exit_codes"].values()) else 1
     result = run(args)
     base = vision_baseline(args.interval)
     result.update(base)

@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="send a command to kiosks over MQTT, or list them",
         description=(
             "TARGET is a kiosk id, group:<name> or all. COMMAND is one of: volume, pause, "
-            "resume, next, override, clear_override, reload, rescan, status. "
+            "resume, next, override, clear_override, reload, rescan, status, report. "
             "`kiosk ctl list` shows the kiosks known to the broker."
         ),
     )

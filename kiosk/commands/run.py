@@ -36,13 +36,24 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="stop after S seconds (simulated seconds with --simulate)",
     )
     p.add_argument(
+        "--start",
+        default=None,
+        metavar="TIME",
+        help="with --simulate: the simulated clock starts at this local time "
+        "(e.g. 2026-11-20T09:00) and the history records the replayed day at that date "
+        "(without --start a simulation writes no history)",
+    )
+    p.add_argument(
         "--log-format", choices=("text", "json"), default=None, help="override service.log_format"
     )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
     from kiosk.commands._common import load_or_exit
+    from kiosk.service.clock import SimClock
     from kiosk.service.daemon import Daemon
     from kiosk.service.logs import setup_logging
 
@@ -53,7 +64,22 @@ def run(args: argparse.Namespace) -> int:
     if args.duration is not None and args.duration <= 0:
         print("kiosk run: --duration must be > 0", file=sys.stderr)
         return 2
+    clock = None
+    if args.start is not None:
+        if not args.simulate:
+            print("kiosk run: --start needs --simulate", file=sys.stderr)
+            return 2
+        try:
+            start = datetime.fromisoformat(args.start)
+        except ValueError:
+            print(f"kiosk run: --start {args.start!r} is not an ISO time", file=sys.stderr)
+            return 2
+        clock = SimClock(start_wall=start.astimezone().timestamp())
     daemon = Daemon(
-        loaded, simulate=args.simulate, player_backend=args.player, duration_s=args.duration
+        loaded,
+        simulate=args.simulate,
+        player_backend=args.player,
+        duration_s=args.duration,
+        clock=clock,
     )
     return daemon.run()

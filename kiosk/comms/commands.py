@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, ValidationError
 
-from kiosk.api import CommandError, KioskApi
+from kiosk.api import CommandError, Event, KioskApi
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,11 @@ class Override(_Cmd):
     )
 
 
+class Report(_Cmd):
+    date: str | None = Field(None, pattern=r"^\d{4}-\d{2}-\d{2}$", description="Day; null: today.")
+    plays: bool = Field(False, description="Include the list of plays.")  # strict: no "yes"
+
+
 def _status(api: KioskApi, _: _Cmd) -> dict[str, Any]:
     return {"status": api.status().to_dict()}
 
@@ -68,6 +74,7 @@ COMMANDS: dict[str, tuple[type[_Cmd], Callable[[KioskApi, Any], dict[str, Any] |
     "reload": (NoArgs, lambda api, c: api.reload_config()),
     "rescan": (NoArgs, lambda api, c: api.rescan_library()),
     "status": (NoArgs, _status),
+    "report": (Report, lambda api, c: {"report": api.report(c.date, c.plays)}),
 }
 
 COMMAND_HELP: dict[str, str] = {
@@ -80,6 +87,7 @@ COMMAND_HELP: dict[str, str] = {
     "reload": "reload config.yaml",
     "rescan": "rescan the music library",
     "status": "reply with the full status",
+    "report": '{"date": "YYYY-MM-DD", "plays": false}: the day\'s history summary',
 }
 
 
@@ -130,8 +138,9 @@ class Dispatcher:
     """Turns (name, payload) into one validated API call and a result dict. Thread-safe as
     far as the API is; it holds no state of its own."""
 
-    def __init__(self, api: KioskApi) -> None:
+    def __init__(self, api: KioskApi, source: str = "mqtt") -> None:
         self.api = api
+        self.source = source  # recorded with each command in the history
 
     def dispatch(
         self, name: str, payload: bytes | str | dict[str, Any] | None = None
@@ -157,12 +166,22 @@ class Dispatcher:
             extra = action(self.api, cmd)
         except CommandError as exc:
             result["error"] = str(exc) or f"{name} refused"
-            return result
+            return self._record(result, cmd)
         except Exception as exc:  # a core bug must not take the front end down
             log.exception("command %s failed", name)
             result["error"] = f"internal error: {type(exc).__name__}"
-            return result
+            return self._record(result, cmd)
         result["ok"] = True
+        self._record(result, cmd)
         if extra:
             result.update(extra)
+        return result
+
+    def _record(self, result: dict[str, Any], cmd: _Cmd) -> dict[str, Any]:
+        """A ``command`` event for the history (validated commands only; never the id)."""
+        events = getattr(self.api, "events", None)
+        if events is not None:
+            data = {"command": result["command"], "source": self.source, "ok": result["ok"]}
+            data |= {"args": cmd.model_dump(exclude={"id"}), "error": result["error"]}
+            events.emit(Event("command", data, time.time()))
         return result

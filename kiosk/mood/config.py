@@ -217,6 +217,30 @@ class ScheduleConfig(Section):
         return v
 
 
+class ExperimentConfig(Section):
+    """Randomised test of the strategy against a control arm (see `kiosk report`)."""
+
+    enabled: bool = Field(
+        False,
+        description=(
+            "At each mood-driven decision pick at random between the configured strategy "
+            "and the control arm, and record which, so the report can say whether the "
+            "strategy changes the mood. Needs strategy: uplift to compare anything."
+        ),
+    )
+    p: float = Field(
+        0.5, gt=0, lt=1, description="Chance of the control arm at each mood-driven decision."
+    )
+    control: Literal["match", "keep"] = Field(
+        "match",
+        description="Control arm: match (the match table) or keep (leave the music as it is).",
+    )
+    seed: int | None = Field(None, description="Random seed (tests). null: a fresh draw.")
+
+    def arms(self, strategy: str) -> dict[str, str]:
+        return {"strategy": strategy, "control": self.control}
+
+
 class PolicyConfig(Section):
     """Mood to playlist policy."""
 
@@ -274,6 +298,9 @@ class PolicyConfig(Section):
     )
     schedule: ScheduleConfig = Field(
         default_factory=ScheduleConfig, description="Opening hours and dayparts."
+    )
+    experiment: ExperimentConfig = Field(
+        default_factory=ExperimentConfig, description="Randomised strategy experiment."
     )
 
     @field_validator("match", "uplift")

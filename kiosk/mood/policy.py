@@ -27,6 +27,7 @@ never silent while a playable file exists. These fallbacks are not gated by dwel
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
@@ -70,6 +71,7 @@ class Decision:
     previous: str | None
     volume: int | None  # a daypart just began: set this volume
     schedule: ScheduleState
+    arm: dict[str, Any] | None = None  # policy.experiment: the arm drawn by this decision
 
 
 class Policy:
@@ -86,6 +88,9 @@ class Policy:
         self._daypart_known = False
         self._was_open: bool | None = None
         self._pending_reason: str | None = None
+        self._rng = random.Random(cfg.experiment.seed)
+        self._arm_playlist: str | None = None  # the drawn arm's playlist for self.mood
+        self._drawn: dict[str, Any] | None = None
 
     def reconfigure(self, cfg: PolicyConfig) -> None:
         """Apply a new config. The next decision re-resolves the playlist and the volume."""
@@ -95,6 +100,7 @@ class Policy:
             o = self.override
             self.override = Override(o.target, cfg.table()[o.target], o.expires_at, o.expires_wall)
         self._pending_reason = CONFIG
+        self._arm_playlist = None  # the next mood decision draws again under the new rules
 
     # -- override ---------------------------------------------------------------------------
 
@@ -180,7 +186,7 @@ class Policy:
                 target = self._playable(target, None, available)
         else:
             mood_reason = self._follow_mood(now, state)
-            wanted = self._resolved(self.mood)
+            wanted = self._arm_playlist or self._resolved(self.mood)
             target = self._playable(wanted, sched, available)
             if target != wanted:
                 reason_now = DAYPART if not sched.allows(wanted) else EMPTY_PLAYLIST
@@ -196,7 +202,8 @@ class Policy:
         previous = self.playlist
         changed = target != previous
         self.playlist = target
-        return Decision(target, self.mood, reason_now, changed, previous, volume, sched)
+        arm, self._drawn = self._drawn, None
+        return Decision(target, self.mood, reason_now, changed, previous, volume, sched, arm)
 
     def _follow_mood(self, now: float, state: MoodState) -> str | None:
         """Update ``self.mood`` from the window; return the reason when it changed."""
@@ -222,9 +229,22 @@ class Policy:
         ):
             return None
         self.mood = wanted
+        self._draw_arm(wanted)
         if not same_music:
             self._mood_switch_at = now  # only a real change of music starts the dwell
         return MOOD if wanted is not None else NO_AUDIENCE
+
+    def _draw_arm(self, mood: str | None) -> None:
+        """policy.experiment: at each mood-driven decision, the control arm with chance p."""
+        exp = self.cfg.experiment
+        self._arm_playlist = None
+        if not exp.enabled or mood is None:
+            return
+        control = self._rng.random() < exp.p
+        if control:
+            self._arm_playlist = self.cfg.match[mood] if exp.control == "match" else self.playlist
+        arm = "control" if control else "strategy"
+        self._drawn = {"arm": arm, "from": self.playlist, **exp.arms(self.cfg.strategy)}
 
     def _resolved(self, mood: str | None) -> str:
         return self.cfg.table()[mood] if mood is not None else self.cfg.default_playlist

@@ -79,6 +79,8 @@ class Core:
         self._replay_at = 0.0
         self._started_mono = self.clock.monotonic()
         self._camera: dict[str, Any] = {"ok": True, "error": None, "since": self.clock.time()}
+        # (date, plays) -> summary; set by kiosk.history.attach when the history is on.
+        self.reporter: Callable[[str | None, bool], dict[str, Any]] | None = None
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -282,6 +284,14 @@ class Core:
             self._after_library_change()
             self._emit("state", self._status().to_dict())
 
+    def report(self, date: str | None = None, plays: bool = False) -> dict[str, Any]:
+        if self.reporter is None:
+            raise CommandError("history is off (history.enabled: false)")
+        try:
+            return self.reporter(date, plays)  # reads the file; no core lock needed
+        except (ValueError, OSError) as exc:  # a bad date, a missing or unreadable file
+            raise CommandError(str(exc)) from None
+
     # -- internals (lock held) --------------------------------------------------------------
 
     def _apply_config(self, loaded: LoadedConfig) -> None:
@@ -350,6 +360,8 @@ class Core:
         d = self.policy.decide(now, self.clock.local(), state, self._available)
         if d.volume is not None:
             self.player.set_volume(d.volume)
+        if d.arm is not None:  # policy.experiment: which arm this mood decision drew
+            self._emit("experiment", {**d.arm, "mood": d.mood, "playlist": d.playlist})
         if d.changed:
             log.info(
                 "playlist switch",

@@ -147,6 +147,9 @@ class Daemon:
         self.duration_s = duration_s
         self.out = out or sys.stdout
         self.clock: Clock = clock or (SimClock() if simulate else RealClock())
+        # A simulation records history only at a clock it was given (--start): one that
+        # runs from "now" would mix simulated samples into today's real record.
+        self._record = not simulate or clock is not None
         self.demo = loaded.path is None and not simulate
         if simulate:
             cfg = loaded.config.model_copy(deep=True)
@@ -344,10 +347,14 @@ class Daemon:
         self._wake.clear()
         self.notifier.reloading()
         log.info("reload requested (SIGHUP)")
+        error = None
         try:
             core.reload_config()
         except CommandError as exc:
+            error = str(exc)
             log.error("config reload refused; keeping the running config: %s", exc)
+        record = {"command": "reload", "source": "signal", "ok": error is None, "error": error}
+        core.events.emit(Event("command", record, core.clock.time()))  # for the history
         core.rescan_library()
         self.notifier.ready(self._status_text(core))
 
@@ -361,12 +368,15 @@ class Daemon:
             return 2
         self.core = core
         self._install_signals()
+        history = _attach_history(core, self.loaded) if self._record else None
         try:
             return self._simulate(core) if self.simulate else self._serve(core)
         except StartupError as exc:
             print(f"kiosk: {exc}", file=sys.stderr)
             return 2
         finally:
+            if history is not None:
+                history.close()  # commits the last rows
             self._close_camera()
             try:
                 core.player.close()
@@ -483,6 +493,17 @@ class Daemon:
         if st.override:
             playing += " (override)"
         return f"mood: {mood}, {st.faces} face(s); music: {playing}; camera: {cam}"
+
+
+def _attach_history(core: Core, loaded: LoadedConfig) -> Any:
+    """The history recorder (kiosk.history), or None when it is off or cannot start."""
+    try:
+        from kiosk.history import attach
+
+        return attach(core, loaded, state_dir(loaded))
+    except Exception:  # the music must play without its memory
+        log.exception("history cannot start; running without it")
+        return None
 
 
 def _process_age() -> float | None:

@@ -1,0 +1,228 @@
+"""The history file: schema, opening (WAL), bounded size, and the queries reports need.
+
+Aggregates only. A minute row holds counts (samples, faces per mood label); the other
+tables hold switches, plays, commands, faults and experiment decisions. Times are wall
+clock seconds (UTC epoch); reports turn them into the kiosk's local time.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+from kiosk.api import EMOTIONS
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+LABELS = EMOTIONS  # column names of the per-minute face counts
+# Every table with its time column: retention and the size cap delete by it.
+TIME_COLUMNS = {
+    "minutes": "t",
+    "switches": "t",
+    "plays": "start",
+    "commands": "t",
+    "faults": "t",
+    "decisions": "t",
+}
+
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS minutes (
+    t INTEGER PRIMARY KEY,          -- start of the minute, epoch seconds
+    samples INTEGER NOT NULL,       -- samples taken in this minute
+    seconds REAL NOT NULL,          -- seconds those samples stand for (interval each)
+    audience_s REAL NOT NULL,       -- of which an audience was in view
+    faces_sum INTEGER NOT NULL,     -- faces counted, summed over samples
+    faces_max INTEGER NOT NULL,     -- most faces in one sample
+    {", ".join(f"{label} INTEGER NOT NULL DEFAULT 0" for label in LABELS)}
+);
+CREATE TABLE IF NOT EXISTS switches (
+    id INTEGER PRIMARY KEY, t REAL NOT NULL, src TEXT, dst TEXT, reason TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS switches_t ON switches (t);
+CREATE TABLE IF NOT EXISTS plays (
+    id INTEGER PRIMARY KEY, start REAL NOT NULL, end REAL, path TEXT NOT NULL, title TEXT,
+    artist TEXT, playlist TEXT, skipped INTEGER NOT NULL DEFAULT 0,
+    failed INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS plays_start ON plays (start);
+CREATE TABLE IF NOT EXISTS commands (
+    id INTEGER PRIMARY KEY, t REAL NOT NULL, source TEXT, command TEXT NOT NULL, args TEXT,
+    ok INTEGER NOT NULL, error TEXT
+);
+CREATE INDEX IF NOT EXISTS commands_t ON commands (t);
+CREATE TABLE IF NOT EXISTS faults (
+    id INTEGER PRIMARY KEY, t REAL NOT NULL, component TEXT NOT NULL, message TEXT,
+    ok INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS faults_t ON faults (t);
+CREATE TABLE IF NOT EXISTS decisions (
+    id INTEGER PRIMARY KEY, t REAL NOT NULL, arm TEXT NOT NULL, mood TEXT, playlist TEXT,
+    previous TEXT, strategy TEXT, control TEXT
+);
+CREATE INDEX IF NOT EXISTS decisions_t ON decisions (t);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+_COUNTS = ("samples", "seconds", "audience_s", "faces_sum")
+UPSERT_MINUTE = (
+    f"INSERT INTO minutes (t, {', '.join(_COUNTS)}, faces_max, {', '.join(LABELS)}) "
+    f"VALUES ({', '.join('?' * (len(_COUNTS) + len(LABELS) + 2))}) "
+    "ON CONFLICT(t) DO UPDATE SET "
+    + ", ".join(f"{c} = {c} + excluded.{c}" for c in (*_COUNTS, *LABELS))
+    + ", faces_max = max(faces_max, excluded.faces_max)"
+)
+
+
+INSERT_COLUMNS = {
+    "switches": "t, src, dst, reason",
+    "faults": "t, component, message, ok",
+    "commands": "t, source, command, args, ok, error",
+    "decisions": "t, arm, mood, playlist, previous, strategy, control",
+}
+
+
+def write_play(db: sqlite3.Connection, p: dict[str, Any]) -> int:
+    """Insert a play, or update its end and flags once it has a row id."""
+    values = (p["end"], p["skipped"], p["failed"])
+    if p["id"] is not None:
+        sql = "UPDATE plays SET end = ?, skipped = ?, failed = ? WHERE id = ?"
+        db.execute(sql, (*values, p["id"]))
+        return int(p["id"])
+    cur = db.execute(
+        "INSERT INTO plays (start, path, title, artist, playlist, end, skipped, failed) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (p["start"], p["path"], p["title"], p["artist"], p["playlist"], *values),
+    )
+    return int(cur.lastrowid or 0)
+
+
+def connect(path: str | Path, readonly: bool = False) -> sqlite3.Connection:
+    """Open (and create) the history. Read-only opens never create or change the file."""
+    if readonly:
+        uri = f"file:{Path(path).resolve()}?mode=ro"
+        db = sqlite3.connect(uri, uri=True, timeout=5, check_same_thread=False)
+        db.row_factory = sqlite3.Row
+        return db
+    db = sqlite3.connect(str(path), timeout=5, isolation_level=None, check_same_thread=False)
+    # Incremental auto-vacuum (only takes effect on a new file) lets the size cap give
+    # pages back without a full VACUUM.
+    db.execute("PRAGMA auto_vacuum=INCREMENTAL")
+    # WAL + NORMAL: a crash or power cut keeps every committed transaction; a commit is
+    # an append, not a full fsync of the file (SD cards wear out).
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.executescript(SCHEMA)
+    db.execute(
+        "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
+    )
+    db.row_factory = sqlite3.Row
+    return db
+
+
+def open_for_writing(path: Path) -> sqlite3.Connection:
+    """Open the history; an unreadable file is moved aside and a fresh one started."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        db = connect(path)
+        db.execute("SELECT COUNT(*) FROM minutes").fetchone()
+        return db
+    except sqlite3.DatabaseError as exc:
+        aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
+        log.error("history %s is unreadable (%s); moved it to %s", path, exc, aside)
+        path.rename(aside)
+        for suffix in ("-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return connect(path)
+
+
+def used_bytes(db: sqlite3.Connection) -> int:
+    """Bytes the live rows take (free pages not counted)."""
+    page_size = db.execute("PRAGMA page_size").fetchone()[0]
+    pages = db.execute("PRAGMA page_count").fetchone()[0]
+    free = db.execute("PRAGMA freelist_count").fetchone()[0]
+    return int((pages - free) * page_size)
+
+
+def delete_before(db: sqlite3.Connection, cutoff: float) -> int:
+    """Delete every row older than ``cutoff`` (epoch seconds); returns rows deleted."""
+    deleted = 0
+    for table, col in TIME_COLUMNS.items():
+        deleted += db.execute(f"DELETE FROM {table} WHERE {col} < ?", (cutoff,)).rowcount
+    return deleted
+
+
+def oldest_time(db: sqlite3.Connection) -> float | None:
+    times = [
+        db.execute(f"SELECT MIN({col}) FROM {table}").fetchone()[0]
+        for table, col in TIME_COLUMNS.items()
+    ]
+    known = [t for t in times if t is not None]
+    return min(known) if known else None
+
+
+def newest_time(db: sqlite3.Connection) -> float | None:
+    times = [
+        db.execute(f"SELECT MAX({col}) FROM {table}").fetchone()[0]
+        for table, col in TIME_COLUMNS.items()
+    ]
+    known = [t for t in times if t is not None]
+    return max(known) if known else None
+
+
+def enforce_bounds(
+    db: sqlite3.Connection, now: float, retention_days: float, max_bytes: int
+) -> int:
+    """Retention first, then the size cap: drop the oldest tenth of the span (at least an
+    hour) until the live rows fit. Runs inside the caller's transaction; returns rows."""
+    deleted = delete_before(db, now - retention_days * 86400.0)
+    for _ in range(64):
+        if used_bytes(db) <= max_bytes:
+            break
+        oldest, newest = oldest_time(db), newest_time(db)
+        if oldest is None or newest is None:
+            break
+        step = max(3600.0, (newest - oldest) / 10.0)
+        deleted += delete_before(db, oldest + step)
+        if oldest + step > newest:
+            break
+    return deleted
+
+
+def rows(db: sqlite3.Connection, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+    return [dict(r) for r in db.execute(sql, params).fetchall()]
+
+
+def read_range(path: str | Path, start: float, end: float, margin_s: float) -> dict[str, Any]:
+    """Everything a report needs between ``start`` and ``end``; minutes and experiment data
+    also ``margin_s`` either side (the effect windows reach outside the day)."""
+    db = connect(path, readonly=True)
+    try:
+        lo, hi = start - margin_s, end + margin_s
+        return {
+            "minutes": rows(
+                db, "SELECT * FROM minutes WHERE t >= ? AND t < ? ORDER BY t", (lo, hi)
+            ),
+            "switches": rows(
+                db, "SELECT * FROM switches WHERE t >= ? AND t < ? ORDER BY t, id", (start, end)
+            ),
+            "plays": rows(
+                db,
+                "SELECT * FROM plays WHERE start >= ? AND start < ? ORDER BY start, id",
+                (start, end),
+            ),
+            "commands": rows(
+                db, "SELECT * FROM commands WHERE t >= ? AND t < ? ORDER BY t, id", (start, end)
+            ),
+            "faults": rows(
+                db, "SELECT * FROM faults WHERE t >= ? AND t < ? ORDER BY t, id", (start, end)
+            ),
+            "decisions": rows(
+                db, "SELECT * FROM decisions WHERE t >= ? AND t < ? ORDER BY t, id", (start, end)
+            ),
+        }
+    finally:
+        db.close()

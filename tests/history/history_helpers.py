@@ -1,0 +1,105 @@
+"""Helpers for the history tests: event builders, faces, a fake colour-coded pipeline."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kiosk.api import EMOTIONS, Event
+from kiosk.history.config import HistoryConfig
+from kiosk.history.recorder import Recorder
+
+T0 = 1_795_680_000.0  # a whole minute (2026-11-26T08:00:00Z)
+
+
+def sample(ts: float, faces: int = 1, mood: str = "happy") -> Event:
+    emotions = {mood: faces} if faces else {}
+    return Event("sample", {"faces": faces, "faces_ignored": 0, "emotions": emotions}, ts)
+
+
+def recorder(tmp_path: Path, **cfg: Any) -> Recorder:
+    rec = Recorder(tmp_path / "history.sqlite3", HistoryConfig(**cfg), interval_s=2.0)
+    rec.start()
+    return rec
+
+
+def query(path: Path, sql: str, params: tuple = ()) -> list[tuple]:
+    db = sqlite3.connect(path)
+    try:
+        return db.execute(sql, params).fetchall()
+    finally:
+        db.close()
+
+
+def wait_for(pred, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not pred():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)
+
+
+class Face:
+    def __init__(self, mood: str) -> None:
+        self.box = (100.0, 100.0, 80.0, 80.0)
+        self.score = 0.95
+        self.emotion = mood
+        self.scores = {k: (0.94 if k == mood else 0.01) for k in EMOTIONS}
+
+
+# Frame colours (BGR) of the replayed day: the fake classifier reads the mood off them.
+COLOUR_MOOD = {(0, 200, 255): "happy", (255, 0, 0): "sad"}
+
+
+@dataclass
+class _Result:
+    faces: list[Face]
+    timing_ms: dict[str, float] = field(default_factory=lambda: {"detect": 1.0})
+
+
+class ColourPipeline:
+    """Stands in for detector + classifier in unit tests: one face whose mood is the
+    frame's colour (COLOUR_MOOD), none on a black frame."""
+
+    def process(self, frame) -> _Result:
+        b, g, r = (int(v) for v in frame[frame.shape[0] // 2, frame.shape[1] // 2])
+        for colour, mood in COLOUR_MOOD.items():
+            if max(abs(b - colour[0]), abs(g - colour[1]), abs(r - colour[2])) < 40:
+                return _Result([Face(mood)])
+        return _Result([])
+
+
+@dataclass
+class _PlayerState:
+    playlist: str | None = None
+    track: Any = None
+    volume: int = 60
+    paused: bool = False
+    playing: bool = False
+
+
+@dataclass
+class SilentPlayer:
+    """Stands in for the audio player in core-level unit tests."""
+
+    st: _PlayerState = field(default_factory=_PlayerState)
+
+    def play_playlist(self, name: str, tracks: list, crossfade_s: float) -> None:
+        self.st.playlist, self.st.playing = name, True
+
+    def next_track(self) -> None: ...
+    def pause(self) -> None: ...
+    def resume(self) -> None: ...
+    def set_volume(self, level: int) -> None:
+        self.st.volume = level
+
+    def stop(self, fade_s: float = 0.0) -> None:
+        self.st.playing = False
+
+    def poll(self) -> None: ...
+    def state(self) -> _PlayerState:
+        return self.st
+
+    def close(self) -> None: ...
