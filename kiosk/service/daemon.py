@@ -28,6 +28,7 @@ from typing import Any, TextIO
 
 from kiosk.api import Event
 from kiosk.config import LoadedConfig
+from kiosk.paths import state_dir
 from kiosk.service.clock import Clock, RealClock, SimClock
 from kiosk.service.core import Core
 from kiosk.service.logs import fields
@@ -38,19 +39,6 @@ log = logging.getLogger(__name__)
 
 class StartupError(Exception):
     """The daemon cannot start (bad models, bad music root...); exit code 2."""
-
-
-def state_dir(loaded: LoadedConfig) -> Path:
-    """Writable state directory (see ``service.state_dir``)."""
-    configured = loaded.config.service.state_dir
-    if configured:
-        return loaded.resolve(configured)
-    if os.environ.get("STATE_DIRECTORY"):
-        # systemd may pass several, colon-separated; the first is ours.
-        return Path(os.environ["STATE_DIRECTORY"].split(":")[0])
-    xdg = os.environ.get("XDG_STATE_HOME")
-    base = Path(xdg) if xdg else Path.home() / ".local" / "state"
-    return base / "kiosk"
 
 
 def music_root(loaded: LoadedConfig) -> Path:

@@ -50,7 +50,7 @@ def test_broker_restart_loses_nothing_and_keeps_order(broker, watch, frontend):
     for n in range(20, 60):
         produce(api, fe, n)
         time.sleep(0.005)
-    assert len(fe.outbox) >= 40
+    wait_until(lambda: len(fe.outbox) >= 40)  # the drainer stores them
     broker.start()
     for n in range(60, 80):
         produce(api, fe, n)
@@ -90,7 +90,8 @@ def test_outbox_survives_kiosk_restart_with_original_timestamps(tmp_path, watch,
         produce(api, fe, n)
         stamps.append(time.time())
         time.sleep(0.05)
-    assert not fe.connected and len(fe.outbox) == 5
+    wait_until(lambda: len(fe.outbox) == 5)
+    assert not fe.connected
     fe.stop()
     try:
         broker.start()
