@@ -148,6 +148,9 @@ class Daemon:
         self._t0 = self.clock.monotonic()
         self.core: Core | None = None
         self._mqtt: Any = None
+        self._mqtt_lock = threading.Lock()
+        self._mqtt_swap: threading.Thread | None = None
+        self._mqtt_restart = False
         self._make_player = make_player or _create_player
         self._make_library = make_library or _library
         self._make_pipeline = make_pipeline or _pipeline
@@ -203,7 +206,32 @@ class Daemon:
             log.exception("MQTT front end failed to start; the kiosk runs without it")
             self._mqtt = None
 
-    def _stop_mqtt(self) -> None:
+    def _restart_mqtt(self, core: Core) -> None:
+        """Swap the MQTT client for one with the new settings, off the main loop: with a
+        hung broker the old client's goodbye takes seconds. The new one starts after the
+        old one said ``offline``, so that message can never follow the new ``online``."""
+        with self._mqtt_lock:
+            self._mqtt_restart = True
+            if self._mqtt_swap is None:  # a running swap picks the newest settings up
+                self._mqtt_swap = threading.Thread(
+                    target=self._swap_mqtt, args=(core,), name="mqtt-reload", daemon=True
+                )
+                self._mqtt_swap.start()
+
+    def _swap_mqtt(self, core: Core) -> None:
+        while True:
+            with self._mqtt_lock:
+                if not self._mqtt_restart or self._stop:
+                    self._mqtt_swap = None
+                    return
+                self._mqtt_restart = False
+            self._stop_mqtt(join_swap=False)
+            self._start_mqtt(core)
+
+    def _stop_mqtt(self, join_swap: bool = True) -> None:
+        swap = self._mqtt_swap
+        if join_swap and swap is not None:
+            swap.join(10.0)
         if self._mqtt is not None:
             try:
                 self._mqtt.stop()
@@ -313,11 +341,8 @@ class Daemon:
             except Exception as exc:
                 log.error("new vision config failed; keeping the old models: %s", exc)
         if now[2] != seen[2]:
-            # Runs in the main loop, not on the MQTT thread that may have carried the
-            # reload command, so the old client can be stopped cleanly (it says offline).
             log.info("mqtt config changed; reconnecting")
-            self._stop_mqtt()
-            self._start_mqtt(core)
+            self._restart_mqtt(core)
         return now
 
     def _handle_hup(self, core: Core) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 
-import pytest
 from comms_helpers import FakeApi, wait_until
 
 
@@ -179,14 +178,9 @@ def test_discovery_can_be_switched_off(broker, watch, frontend):
 def test_wrong_password_logs_clearly_and_keeps_retrying(
     make_broker, tmp_path, frontend, caplog, monkeypatch
 ):
-    import shutil
-    import subprocess
+    from broker import password_file
 
-    if not shutil.which("mosquitto_passwd"):
-        pytest.skip("mosquitto_passwd not installed")
-    pw = tmp_path / "passwd"
-    subprocess.run(["mosquitto_passwd", "-b", "-c", str(pw), "kiosk", "right"], check=True)
-    pw.chmod(0o600)
+    pw = password_file(tmp_path / "passwd", {"kiosk": "right"})
     b = make_broker(f"allow_anonymous false\npassword_file {pw}")
     (tmp_path / "wrong").write_text("wrong-secret\n")
     caplog.set_level(logging.DEBUG, logger="kiosk.comms")

@@ -10,20 +10,14 @@ import time
 from pathlib import Path
 
 import pytest
-from comms_helpers import FakeApi, free_port, wait_until
+from broker import free_port, password_file
+from comms_helpers import FakeApi, wait_until
 
 ACL = Path(__file__).resolve().parents[2] / "docs" / "mosquitto" / "kiosk.acl"
 
 
 def passwd(tmp_path: Path, users: dict[str, str]) -> Path:
-    if not shutil.which("mosquitto_passwd"):
-        pytest.skip("mosquitto_passwd not installed")
-    pw = tmp_path / "passwd"
-    for i, (user, secret) in enumerate(users.items()):
-        flags = ["-c"] if i == 0 else []
-        subprocess.run(["mosquitto_passwd", *flags, "-b", str(pw), user, secret], check=True)
-    pw.chmod(0o600)
-    return pw
+    return password_file(tmp_path / "passwd", users)
 
 
 def test_acl_pins_each_kiosk_to_its_own_topics(make_broker, watch, frontend, tmp_path, monkeypatch):
