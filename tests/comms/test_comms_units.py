@@ -127,8 +127,13 @@ def test_unwritable_outbox_falls_back_to_memory(tmp_path, caplog):
 # -- stats ------------------------------------------------------------------------------
 
 
-def test_stats_aggregate_one_interval_then_reset():
+def test_stats_aggregate_one_interval_then_reset(monkeypatch):
+    import kiosk.comms.stats as stats_mod
+
+    clock = [1000.0]
+    monkeypatch.setattr(stats_mod.time, "monotonic", lambda: clock[0])
     agg = StatsAggregator()
+    clock[0] += 12.5
     agg.add({"faces": 2, "emotions": {"happy": 2}, "inference_ms": 10.0, "camera_ok": True})
     agg.add({"faces": 1, "emotions": {"sad": 1, "happy": 0}, "inference_ms": 30.0})
     agg.add({"faces": "many", "emotions": ["junk"], "inference_ms": -1, "camera_ok": False})
@@ -138,10 +143,12 @@ def test_stats_aggregate_one_interval_then_reset():
     assert s["emotions"]["happy"] == 2 and s["emotions"]["sad"] == 1
     assert s["emotions"]["neutral"] == 0 and s["camera_errors"] == 2
     assert s["inference_ms"] == {"mean": 20.0, "max": 30.0}
-    assert len(s["cpu"]["load"]) == 3 and s["uptime_s"] >= 0
+    assert len(s["cpu"]["load"]) == 3 and s["uptime_s"] == 12.5 and s["interval_s"] == 12.5
     json.dumps(s)
+    clock[0] += 2.0
     again = agg.take()
     assert again["samples"] == 0 and again["inference_ms"]["mean"] is None
+    assert again["uptime_s"] == 14.5 and again["interval_s"] == 2.0  # uptime keeps counting
 
 
 def test_soc_temperature_prefers_the_cpu_zone(tmp_path: Path):
