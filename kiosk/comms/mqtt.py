@@ -23,7 +23,6 @@ import queue
 import ssl
 import threading
 import time
-from collections import deque
 from typing import Any
 
 from kiosk import __version__
@@ -32,6 +31,7 @@ from kiosk.comms.client import new_client, probe, tls_context
 from kiosk.comms.commands import Dispatcher
 from kiosk.comms.config import MqttConfig, PasswordError
 from kiosk.comms.discovery import discovery_messages
+from kiosk.comms.drain import Drain
 from kiosk.comms.guard import (
     MAX_CORRELATION,
     Counters,
@@ -52,10 +52,8 @@ log = logging.getLogger(__name__)
 
 TICK_S = 0.1
 STATE_MIN_INTERVAL_S = 1.0
-DRAIN_WINDOW = 100  # outbox messages handed to paho and not yet acknowledged
 COMMAND_QUEUE = 64
 FLAP_S = 10.0  # a connection that ends sooner than this counts as flapping
-EARLY_ACK_S = 2.0
 # Factory host names: two kiosks with the same one would fight over one client id.
 GENERIC_HOSTNAMES = frozenset(
     {"raspberrypi", "localhost", "ubuntu", "debian", "jetson", "nano", "orin", "kiosk"}
@@ -92,6 +90,7 @@ class MqttFrontend:
         )
         self.dispatcher = Dispatcher(api)
         self.outbox: Outbox | None = None
+        self.drain: Drain | None = None
         self.stats = StatsAggregator()
         self.counters = Counters(COUNTERS)
         self._limiter = LogLimiter(log)
@@ -101,15 +100,6 @@ class MqttFrontend:
         self._connected = threading.Event()
         self._subscribed = threading.Event()
         self._stop = threading.Event()
-        # _cond guards the drain bookkeeping below; the drainer waits on it.
-        self._cond = threading.Condition()
-        self._intake: deque[tuple[str, bytes, float]] = deque()
-        self._pending: dict[int, int] = {}  # paho mid -> outbox seq
-        self._early: dict[int, tuple[float, bool]] = {}  # acks that beat the bookkeeping
-        self._acked: list[int] = []
-        self._refused: list[int] = []
-        self._sent_seq = 0
-        self._barrier = False
         self._commands: queue.Queue[tuple[str, bytes, Any] | None] = queue.Queue(COMMAND_QUEUE)
         self._bucket = TokenBucket(self.cfg.rate_limit_per_s, self.cfg.rate_limit_burst)
         self._threads: list[threading.Thread] = []
@@ -146,6 +136,9 @@ class MqttFrontend:
                 self.topics.kiosk_id,
             )
         self.outbox = Outbox(self._outbox_path(), self.cfg.outbox_max_messages)
+        self.drain = Drain(
+            self.outbox, self._topic_for, self._connected, self.counters, self._limiter
+        )
         if len(self.outbox):
             log.info(
                 "MQTT outbox holds %d message(s) from before (%d refused earlier, retried "
@@ -159,7 +152,7 @@ class MqttFrontend:
         for name, target in (
             ("mqtt-commands", self._command_loop),
             ("mqtt-ticker", self._tick_loop),
-            ("mqtt-drain", self._drain_loop),
+            ("mqtt-drain", lambda: self.drain.run(self._stop)),
         ):
             t = threading.Thread(target=target, name=name, daemon=True)
             t.start()
@@ -174,6 +167,7 @@ class MqttFrontend:
             log.error("MQTT disabled until restart: %s", exc)
             self._client = None
             return
+        self.drain.client = self._client
         self._client.connect_async(self.cfg.host, self.cfg.port, self.cfg.keepalive_s)
         self._client.loop_start()
         log.info(
@@ -208,8 +202,8 @@ class MqttFrontend:
         # When the queue is full the worker still sees _stop after its current command.
         with contextlib.suppress(queue.Full):
             self._commands.put_nowait(None)
-        with self._cond:
-            self._cond.notify_all()
+        if self.drain is not None:
+            self.drain.wake()
         for t in self._threads:
             t.join(max(0.1, deadline - time.monotonic()))
         client = self._client
@@ -220,19 +214,18 @@ class MqttFrontend:
                     info.wait_for_publish(max(0.1, deadline - time.monotonic()))
             client.disconnect()
             client.loop_stop()
-        if self.outbox is not None and not any(t.is_alive() for t in self._threads):
-            self._flush_acks()  # the drainer is gone: late acks are ours now
-            self.outbox.close()
+        if self.drain is not None and not any(t.is_alive() for t in self._threads):
+            self.drain.flush_acks()  # the drainer is gone: late acks are ours now
+            self.drain.outbox.close()
 
     def _wait_handed_over(self, until: float) -> None:
         """While connected, give the drainer a moment to deliver the outbox; give up early
         when acknowledgements stop coming (a hung broker)."""
-        if self.outbox is None:
+        if self.drain is None:
             return
         last, progress_at = -1, time.monotonic()
         while self._connected.is_set() and time.monotonic() < until:
-            with self._cond:
-                left = len(self.outbox) + len(self._intake)
+            left = self.drain.queued()
             if left == 0:
                 return
             now = time.monotonic()
@@ -316,12 +309,10 @@ class MqttFrontend:
         client.publish(self.topics.availability, "online", qos=1, retain=True)
         # Discovery and state need the core's status (its lock): the ticker sends them.
         self._connect_gen += 1
-        with self._cond:
-            # Messages paho held across the outage are resent by paho first; new ones wait
-            # behind them so the broker sees the outbox in order.
-            self._barrier = bool(self._pending)
+        if self.drain is not None:
+            self.drain.on_connect()  # sets _connected once the order is safe
+        else:
             self._connected.set()
-            self._cond.notify_all()
 
     def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
         self._subscribed.set()
@@ -374,18 +365,8 @@ class MqttFrontend:
         # MQTT 5: a PUBACK can carry a refusal (0x87 not authorized, 0x97 quota...). The
         # row is then kept as a dead letter, never deleted as if delivered.
         failed = bool(getattr(reason_code, "is_failure", False))
-        with self._cond:
-            seq = self._pending.pop(mid, None)
-            if seq is None:
-                # Either an outbox message acked before the drainer recorded its mid, or a
-                # state/result publish. Forget them soon: mids are reused after 65535.
-                now = time.monotonic()
-                self._early[mid] = (now, failed)
-                if len(self._early) > DRAIN_WINDOW:
-                    self._early = {m: v for m, v in self._early.items() if now - v[0] < EARLY_ACK_S}
-            else:
-                (self._refused if failed else self._acked).append(seq)
-            self._cond.notify_all()
+        if self.drain is not None:
+            self.drain.on_puback(mid, failed)
         if failed:
             self.counters.bump("refused")
             why = str(reason_code)
@@ -540,23 +521,14 @@ class MqttFrontend:
 
     def _queue(self, kind: str, data: dict[str, Any]) -> None:
         """Hand a stats/mood message to the drainer, which writes it to the outbox."""
-        if self.outbox is None:
+        if self.drain is None:
             return
-        payload = to_json({**data, "kiosk_id": self.topics.kiosk_id})
-        with self._cond:
-            self._intake.append((kind, payload, time.time()))
-            overflow = len(self._intake) - self.cfg.outbox_max_messages
-            for _ in range(max(overflow, 0)):
-                self._intake.popleft()
-            self._cond.notify_all()
-        if overflow > 0:
-            self.counters.bump("intake_dropped", overflow)
+        self.drain.queue(kind, to_json({**data, "kiosk_id": self.topics.kiosk_id}))
         self.counters.bump("published_queued")
 
     def queued(self) -> int:
         """Messages not yet acknowledged by the broker (outbox + not yet stored)."""
-        with self._cond:
-            return (len(self.outbox) if self.outbox is not None else 0) + len(self._intake)
+        return self.drain.queued() if self.drain is not None else 0
 
     def _topic_for(self, kind: str) -> str:
         return self.topics.stats if kind == "stats" else self.topics.mood
@@ -640,73 +612,3 @@ class MqttFrontend:
             }
         data["mqtt"] = self.counters.snapshot()
         self._queue("stats", data)
-
-    # -- outbox drain (the drainer thread owns the outbox) -----------------------------
-
-    def _flush_acks(self) -> None:
-        with self._cond:
-            acked, self._acked = self._acked, []
-            refused, self._refused = self._refused, []
-        if self.outbox is not None:
-            self.outbox.ack(acked)
-            self.outbox.refuse(refused)
-
-    def _store_intake(self) -> None:
-        with self._cond:
-            items = list(self._intake)
-            self._intake.clear()
-        if not items or self.outbox is None:
-            return
-        try:
-            self.outbox.put_many(items)
-        except Exception:
-            with self._cond:  # keep them for the next try, ahead of newer ones
-                self._intake.extendleft(reversed(items))
-            raise
-
-    def _drain_loop(self) -> None:
-        while True:
-            stopping = self._stop.is_set()
-            try:
-                self._store_intake()
-                self._flush_acks()
-                if stopping:
-                    return
-                self._drain_step()
-            except Exception:
-                self.counters.bump("errors")
-                self._limiter.log(logging.ERROR, "drain", "MQTT outbox step failed", exc_info=True)
-                if stopping:
-                    return
-                self._stop.wait(0.5)
-
-    def _drain_step(self) -> None:
-        with self._cond:
-            if self._intake:
-                return
-            if self._barrier and not self._pending:
-                self._barrier = False
-            room = DRAIN_WINDOW - len(self._pending)
-            if not self._connected.is_set() or self._barrier or room <= 0:
-                self._cond.wait(0.5)
-                return
-            after = self._sent_seq
-        rows = self.outbox.peek(after, room) if self.outbox is not None else []
-        if not rows:
-            with self._cond:
-                if not (self._acked or self._refused or self._intake):
-                    self._cond.wait(0.5)
-            return
-        for seq, kind, payload in rows:
-            if not self._connected.is_set() or self._client is None:
-                break
-            info = self._client.publish(self._topic_for(kind), payload, qos=1)
-            # Even with rc NO_CONN paho keeps a QoS 1 message and sends it on reconnect,
-            # so it counts as handed over either way; the row stays until its PUBACK.
-            with self._cond:
-                self._sent_seq = seq
-                early = self._early.pop(info.mid, None)
-                if early is not None and time.monotonic() - early[0] < EARLY_ACK_S:
-                    (self._refused if early[1] else self._acked).append(seq)
-                else:
-                    self._pending[info.mid] = seq

@@ -302,7 +302,7 @@ def test_stop_is_bounded_when_the_broker_hangs(broker, frontend):
         for n in range(3):
             api.events.emit(Event("stats", {"n": n}, time.time()))
             fe.publish_stats()
-        wait_until(lambda: fe._sent_seq >= 3)  # handed to paho, never acknowledged
+        wait_until(lambda: fe.drain.sent_seq >= 3)  # handed to paho, never acknowledged
         t0 = time.monotonic()
         fe.stop(timeout=3.0)
         took = time.monotonic() - t0

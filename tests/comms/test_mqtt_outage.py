@@ -203,7 +203,7 @@ n = int(sys.argv[3])
 for i in range(n):
     api.events.emit(Event("stats", {"n": i}, time.time()))
     fe.publish_stats()
-while fe._sent_seq < n:  # every message handed to paho, none acknowledged
+while fe.drain.sent_seq < n:  # every message handed to paho, none acknowledged
     time.sleep(0.01)
 time.sleep(0.3)  # and written to the socket by paho's thread
 print("handed", flush=True)
