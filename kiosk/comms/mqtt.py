@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import queue
 import ssl
 import threading
 import time
@@ -33,15 +32,12 @@ from kiosk.comms.config import MqttConfig, PasswordError
 from kiosk.comms.discovery import discovery_messages
 from kiosk.comms.drain import Drain
 from kiosk.comms.guard import (
-    MAX_CORRELATION,
     Counters,
     LogLimiter,
-    TokenBucket,
     guarded,
-    peek_id,
-    response_topic_problem,
     to_json,
 )
+from kiosk.comms.mqtt_commands import CommandIntake
 from kiosk.comms.outbox import Outbox
 from kiosk.comms.stats import StatsAggregator
 from kiosk.comms.topics import Topics
@@ -52,7 +48,6 @@ log = logging.getLogger(__name__)
 
 TICK_S = 0.1
 STATE_MIN_INTERVAL_S = 1.0
-COMMAND_QUEUE = 64
 FLAP_S = 10.0  # a connection that ends sooner than this counts as flapping
 # Factory host names: two kiosks with the same one would fight over one client id.
 GENERIC_HOSTNAMES = frozenset(
@@ -88,7 +83,6 @@ class MqttFrontend:
         self.topics = Topics(
             self.cfg.topic_prefix, self.cfg.effective_kiosk_id(), tuple(self.cfg.groups)
         )
-        self.dispatcher = Dispatcher(api)
         self.outbox: Outbox | None = None
         self.drain: Drain | None = None
         self.stats = StatsAggregator()
@@ -100,8 +94,11 @@ class MqttFrontend:
         self._connected = threading.Event()
         self._subscribed = threading.Event()
         self._stop = threading.Event()
-        self._commands: queue.Queue[tuple[str, bytes, Any] | None] = queue.Queue(COMMAND_QUEUE)
-        self._bucket = TokenBucket(self.cfg.rate_limit_per_s, self.cfg.rate_limit_burst)
+        self._state_dirty = threading.Event()
+        self.intake = CommandIntake(
+            self.cfg, self.topics, Dispatcher(api), self.counters, self._limiter, self._get_client
+        )
+        self.intake.on_success = self._state_dirty.set
         self._threads: list[threading.Thread] = []
         self._unsubscribe: Any = None
         # _events_lock guards what the core's thread records for the ticker.
@@ -110,7 +107,6 @@ class MqttFrontend:
         self._last_mood_key: tuple[Any, ...] | None = None
         self._last_mood_put = 0.0
         self._core_stats: dict[str, Any] | None = None
-        self._state_dirty = threading.Event()
         self._republish = threading.Event()  # Home Assistant came back: announce again
         # Bumped by paho's thread per connection; the ticker copies it once it has sent
         # discovery and state for that connection (``ready`` waits for that).
@@ -124,7 +120,6 @@ class MqttFrontend:
         self._connected_at = 0.0
         self._flaps = 0
         self._refusals_warned: set[str] = set()
-        self._own_roots = (self.cfg.topic_prefix, self.cfg.discovery_prefix)
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -150,7 +145,7 @@ class MqttFrontend:
             self._on_event, {"sample", "mood", "state", "playlist", "track", "fault", "stats"}
         )
         for name, target in (
-            ("mqtt-commands", self._command_loop),
+            ("mqtt-commands", lambda: self.intake.run(self._stop)),
             ("mqtt-ticker", self._tick_loop),
             ("mqtt-drain", lambda: self.drain.run(self._stop)),
         ):
@@ -199,9 +194,7 @@ class MqttFrontend:
             self.publish_stats()
         self._wait_handed_over(min(deadline, time.monotonic() + 2.0))
         self._stop.set()
-        # When the queue is full the worker still sees _stop after its current command.
-        with contextlib.suppress(queue.Full):
-            self._commands.put_nowait(None)
+        self.intake.wake()
         if self.drain is not None:
             self.drain.wake()
         for t in self._threads:
@@ -249,6 +242,9 @@ class MqttFrontend:
         )
 
     # -- client ------------------------------------------------------------------------
+
+    def _get_client(self) -> Any:
+        return self._client
 
     def _make_client(self) -> Any:
         client = new_client(self.cfg, self._client_id, self.loaded.resolve)
@@ -391,102 +387,7 @@ class MqttFrontend:
         name = self.topics.command_name(topic)
         if name is None:
             return
-        if msg.retain:
-            # A retained command would replay on every reconnect (a stale "pause").
-            self.counters.bump("retained_ignored")
-            # repr: no log injection, and a surrogate cannot break the log handler
-            self._limiter.log(logging.INFO, "retained", "ignoring retained command on %r", topic)
-            return
-        props = getattr(msg, "properties", None)
-        reply = self._reply_target(props)
-        payload = bytes(msg.payload)
-        too_large = len(payload) > self.cfg.max_payload_bytes
-        if not self._bucket.take():
-            self.counters.bump("rate_limited")
-            rid = None if too_large else peek_id(payload)
-            self._reply(name, rid, "rate limited: too many commands, try again shortly", reply)
-            return
-        if too_large:
-            self.counters.bump("too_large")
-            error = f"payload too large ({len(payload)} bytes, max {self.cfg.max_payload_bytes})"
-            self._reply(name, None, error, reply)
-            return
-        if reply[2] is not None:
-            self.counters.bump("response_topic_refused")
-            self._reply(name, peek_id(payload), f"response topic refused: {reply[2]}", reply)
-            return
-        try:
-            self._commands.put_nowait((name, payload, reply))
-        except queue.Full:
-            self.counters.bump("busy")
-            self._reply(name, peek_id(payload), "busy: command queue full, try again", reply)
-
-    def _reply_target(self, props: Any) -> tuple[str | None, bytes | None, str | None]:
-        """(response topic, correlation data, why the topic is refused) of a request."""
-        topic = getattr(props, "ResponseTopic", None)
-        if topic is None:
-            return None, None, None
-        correlation = getattr(props, "CorrelationData", None)
-        if not isinstance(correlation, (bytes, bytearray)) or len(correlation) > MAX_CORRELATION:
-            correlation = None
-        problem = response_topic_problem(topic, self._own_roots)
-        if problem is not None:
-            self._limiter.log(
-                logging.WARNING, "response-topic", "refusing response topic %r: %s", topic, problem
-            )
-            return None, None, problem
-        return topic, bytes(correlation) if correlation is not None else None, None
-
-    def _reply(self, name: str, rid: Any, error: str, reply: Any) -> None:
-        self._publish_result({"id": rid, "command": name[:64], "ok": False, "error": error}, reply)
-
-    def _command_loop(self) -> None:
-        while True:
-            item = self._commands.get()
-            if item is None or self._stop.is_set():
-                return
-            try:
-                self._run_command(*item)
-            except Exception:
-                self.counters.bump("errors")
-                self._limiter.log(
-                    logging.ERROR, "command", "MQTT command worker step failed", exc_info=True
-                )
-
-    def _run_command(self, name: str, payload: bytes, reply: Any) -> None:
-        result = self.dispatcher.dispatch(name, payload)
-        self.counters.bump("commands")
-        if not result["ok"]:
-            self.counters.bump("commands_failed")
-            self._limiter.log(
-                logging.INFO, "refused", "command %r refused: %r", name[:64], result["error"]
-            )
-        else:
-            self._state_dirty.set()
-        self._publish_result(result, reply)
-
-    def _publish_result(self, result: dict[str, Any], reply: Any) -> None:
-        client = self._client
-        if client is None:
-            return
-        result = {**result, "kiosk_id": self.topics.kiosk_id, "ts": time.time()}
-        body = to_json(result)
-        client.publish(self.topics.result, body, qos=1)
-        topic, correlation, _ = reply
-        if topic is None:
-            return
-        from paho.mqtt.packettypes import PacketTypes
-        from paho.mqtt.properties import Properties
-
-        props = Properties(PacketTypes.PUBLISH)
-        if correlation is not None:
-            props.CorrelationData = correlation
-        try:
-            client.publish(topic, body, qos=1, properties=props)
-        except ValueError as exc:
-            self._limiter.log(
-                logging.INFO, "reply", "cannot answer on response topic %r: %s", topic, exc
-            )
+        self.intake.handle(name, msg)
 
     # -- events out --------------------------------------------------------------------
 

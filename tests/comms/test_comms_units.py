@@ -173,6 +173,8 @@ def test_topics_route_only_our_commands():
     assert t.command_name("acme/kiosk/k2/cmd/pause") is None
     assert t.command_name("acme/kiosk/k1/cmd/result") is None  # our own results
     assert t.command_name("acme/kiosk/k1/cmd/a/b") is None
+    assert t.command_name("acme/kiosk/k1/cmd/") == ""  # answered as an unknown command
+    assert t.command_name("acme/kiosk/k1/cmdx") is None
     assert target_root("kiosk", "group:north") == "kiosk/group/north"
     assert target_root("kiosk", "all") == "kiosk/all"
 

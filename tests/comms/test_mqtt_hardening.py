@@ -85,7 +85,7 @@ def test_surrogate_on_the_busy_path_is_answered(broker, watch, frontend):
     fe = frontend(api, broker.port)
     wait_until(lambda: fe.ready)
     w.publish("kiosk/k1/cmd/next", b'{"id": "slow"}')
-    wait_until(lambda: api.gate is not None and fe._commands.qsize() == 0)
+    wait_until(lambda: api.gate is not None and fe.intake.queue.qsize() == 0)
     for i in range(70):  # 64 fit the queue, the rest are busy
         w.publish("kiosk/k1/cmd/status", json.dumps({"id": i}))
     w.publish("kiosk/k1/cmd/status", SURROGATE_ID)
