@@ -44,6 +44,18 @@ def test_acl_pins_each_kiosk_to_its_own_topics(make_broker, watch, frontend, tmp
     assert not any(b"rogue" in m.payload or b"fake" in m.payload for m in op.seen)
     assert not any(m.topic.startswith("kiosk/k1") for m in rogue.drain(0.2))  # cannot read
 
+    # The documented response topic reply/<kiosk id>/... is writable for k1 and readable
+    # for the operator.
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
+    replies = watch(b.port, ["reply/#"], auth=("operator", "op-pw"))
+    props = Properties(PacketTypes.PUBLISH)
+    props.ResponseTopic = "reply/k1/req-7"
+    op.publish("kiosk/k1/cmd/status", '{"id": "rt"}', properties=props)
+    m = replies.wait(lambda m: m.topic == "reply/k1/req-7")
+    assert json.loads(m.payload)["id"] == "rt"
+
 
 def make_certs(d: Path) -> tuple[Path, Path, Path, Path]:
     if not shutil.which("openssl"):
