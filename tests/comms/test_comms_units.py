@@ -264,3 +264,18 @@ def test_unusable_tls_or_password_disables_mqtt_but_not_the_kiosk(tmp_path, capl
         assert text in caplog.text and "MQTT disabled until restart" in caplog.text
         assert len(fe.outbox) == 1  # the stats still went to the outbox for later
         caplog.clear()
+
+
+def test_comms_never_imports_the_service():
+    """Data flows one way: the daemon imports comms, never the reverse (no import cycle)."""
+    import ast
+
+    root = Path(__file__).resolve().parents[2] / "kiosk" / "comms"
+    bad = []
+    for path in root.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            bad += [f"{path.name}: {n}" for n in names if n.startswith("kiosk.service")]
+    assert bad == []
