@@ -53,15 +53,15 @@ def test_surrogate_on_the_rate_limited_path_keeps_mqtt_alive(broker, watch, fron
     w = watch(broker.port, ["kiosk/k1/cmd/result", "kiosk/k1/stats"])
     fe = frontend(api, broker.port, rate_limit_per_s=2, rate_limit_burst=10)
     wait_until(lambda: fe.ready)
-    for i in range(12):
+    for i in range(20):  # the 12, and a margin for a slow machine
         w.publish("kiosk/k1/cmd/status", json.dumps({"id": i}))
     w.publish("kiosk/k1/cmd/status", SURROGATE_ID)
-    got = results(w, 13)
+    got = results(w, 21)
     limited = [r for r in got if "rate limited" in (r["error"] or "")]
-    assert {"\ud800"} <= {r["id"] for r in limited} and len(limited) >= 2
+    assert {"\ud800"} <= {r["id"] for r in limited} and len(limited) >= 5
     time.sleep(1.0)  # tokens come back
     w.publish("kiosk/k1/cmd/status", b'{"id": "later"}')
-    assert results(w, 14)[-1]["id"] == "later"
+    assert results(w, 22)[-1]["id"] == "later"
     fe.publish_stats()
     w.wait(lambda m: m.topic == "kiosk/k1/stats")
     assert threads_alive(fe) and fe.connected
@@ -73,8 +73,10 @@ class GatedApi(FakeApi):
     def __init__(self) -> None:
         super().__init__()
         self.gate = threading.Event()
+        self.entered = threading.Event()
 
     def next_track(self) -> None:
+        self.entered.set()
         self.gate.wait(20)
         super().next_track()
 
@@ -85,7 +87,7 @@ def test_surrogate_on_the_busy_path_is_answered(broker, watch, frontend):
     fe = frontend(api, broker.port)
     wait_until(lambda: fe.ready)
     w.publish("kiosk/k1/cmd/next", b'{"id": "slow"}')
-    wait_until(lambda: api.gate is not None and fe.intake.queue.qsize() == 0)
+    assert api.entered.wait(5)  # the worker is busy with it; the queue is empty
     for i in range(70):  # 64 fit the queue, the rest are busy
         w.publish("kiosk/k1/cmd/status", json.dumps({"id": i}))
     w.publish("kiosk/k1/cmd/status", SURROGATE_ID)
