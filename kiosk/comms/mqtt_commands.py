@@ -119,6 +119,8 @@ class CommandIntake:
                 self.limiter.log(
                     logging.ERROR, "command", "MQTT command worker step failed", exc_info=True
                 )
+                with contextlib.suppress(Exception):  # still answer, if at all possible
+                    self._refuse(item[0], peek_id(item[1]), "internal error", item[2])
 
     def wake(self) -> None:
         """Let a waiting worker see the stop flag (a full queue: after its current item)."""

@@ -340,3 +340,47 @@ def test_password_without_user_name_is_sent(tmp_path):
     assert name_len == 4 and packet[4:8] == b"MQTT" and packet[8] == 5  # MQTT 5
     flags = packet[9]
     assert flags & 0x40 and b"tok-en-123" in packet
+
+
+def failing_once(fn, exc: Exception):
+    state = {"failed": False}
+
+    def run(*args, **kwargs):
+        if not state["failed"]:
+            state["failed"] = True
+            raise exc
+        return fn(*args, **kwargs)
+
+    return run
+
+
+def test_a_failing_step_anywhere_is_counted_and_everything_goes_on(broker, watch, frontend, caplog):
+    """A bug in a callback, the command worker or the outbox step: logged, counted, and
+    the thread carries on (the outbox retries the write, so nothing is lost)."""
+    import sqlite3
+
+    caplog.set_level(logging.ERROR, logger="kiosk.comms")
+    api = FakeApi()
+    w = watch(broker.port, ["kiosk/k1/cmd/result", "kiosk/k1/stats"])
+    fe = frontend(api, broker.port)
+    wait_until(lambda: fe.ready)
+    fe.intake.handle = failing_once(fe.intake.handle, RuntimeError("callback bug"))
+    fe.intake.dispatcher.dispatch = failing_once(
+        fe.intake.dispatcher.dispatch, RuntimeError("worker bug")
+    )
+    fe.outbox.put_many = failing_once(fe.outbox.put_many, sqlite3.OperationalError("disk I/O"))
+    w.publish("kiosk/k1/cmd/status", b'{"id": "lost-in-callback"}')
+    w.publish("kiosk/k1/cmd/status", b'{"id": "lost-in-worker"}')
+    w.publish("kiosk/k1/cmd/status", b'{"id": "fine"}')
+    got = results(w, 2)
+    assert [(r["id"], r["ok"]) for r in got] == [("lost-in-worker", False), ("fine", True)]
+    assert got[0]["error"] == "internal error"
+    for n in range(3):
+        api.events.emit(Event("stats", {"n": n}, time.time()))
+        fe.publish_stats()
+    wait_until(lambda: sum(m.topic.endswith("/stats") for m in w.drain(0.05)) >= 3, timeout=10)
+    got = [json.loads(m.payload)["core"]["n"] for m in w.seen if m.topic.endswith("/stats")]
+    assert got == [0, 1, 2]  # the failed write was retried, in order
+    assert fe.counters["errors"] == 3 and threads_alive(fe)
+    for text in ("on_message failed", "command worker step failed", "outbox step failed"):
+        assert text in caplog.text
