@@ -4,11 +4,12 @@ Threads and what each one owns:
 
 - paho's network loop runs the ``_on_*`` callbacks. They never block (no broker probe, no
   core call) and never raise: every one is wrapped by ``guarded``.
-- ``mqtt-commands`` runs validated API calls, one at a time.
+- ``mqtt-commands`` runs validated API calls, one at a time (``mqtt_commands.py``).
 - ``mqtt-ticker`` queues stats and periodic mood, and is the only thread that publishes
   ``state`` and discovery (so ``_last_state`` has one owner).
-- ``mqtt-drain`` owns the SQLite outbox: it stores what listeners queued, hands rows to
-  paho, and deletes them on PUBACK (or moves them to the dead letters on a refusal).
+- ``mqtt-drain`` owns the SQLite outbox (``drain.py``): it stores what listeners queued,
+  hands rows to paho, and deletes them on PUBACK (or moves them to the dead letters on a
+  refusal).
 
 Event listeners only record or enqueue, so the core's thread never waits on the network
 or the SD card. The kiosk plays with no broker at all: ``connect_async`` + ``loop_start``
@@ -142,7 +143,8 @@ class MqttFrontend:
                 self.outbox.requeued,
             )
         self._unsubscribe = self.api.events.subscribe(
-            self._on_event, {"sample", "mood", "state", "playlist", "track", "fault", "stats"}
+            guarded(self._on_event, "event listener", self.counters, self._limiter),
+            {"sample", "mood", "state", "playlist", "track", "fault", "stats"},
         )
         for name, target in (
             ("mqtt-commands", lambda: self.intake.run(self._stop)),
