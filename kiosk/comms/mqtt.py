@@ -6,7 +6,7 @@ Threads and what each one owns:
   core call) and never raise: every one is wrapped by ``guarded``.
 - ``mqtt-commands`` runs validated API calls, one at a time (``mqtt_commands.py``).
 - ``mqtt-ticker`` queues stats and periodic mood, and is the only thread that publishes
-  ``state`` and discovery (so ``_last_state`` has one owner).
+  ``state`` and discovery (``mqtt_state.py``; so the last state sent has one owner).
 - ``mqtt-drain`` owns the SQLite outbox (``drain.py``): it stores what listeners queued,
   hands rows to paho, and deletes them on PUBACK (or moves them to the dead letters on a
   refusal).
@@ -25,12 +25,10 @@ import threading
 import time
 from typing import Any
 
-from kiosk import __version__
-from kiosk.api import Event, KioskApi
+from kiosk.api import KioskApi
 from kiosk.comms.client import new_client, probe, tls_context
 from kiosk.comms.commands import Dispatcher
 from kiosk.comms.config import MqttConfig, PasswordError
-from kiosk.comms.discovery import discovery_messages
 from kiosk.comms.drain import Drain
 from kiosk.comms.guard import (
     Counters,
@@ -39,6 +37,7 @@ from kiosk.comms.guard import (
     to_json,
 )
 from kiosk.comms.mqtt_commands import CommandIntake
+from kiosk.comms.mqtt_state import Announcer
 from kiosk.comms.outbox import Outbox
 from kiosk.comms.stats import StatsAggregator
 from kiosk.comms.topics import Topics
@@ -47,14 +46,11 @@ __all__ = ["MqttFrontend", "new_client", "probe", "tls_context"]
 
 log = logging.getLogger(__name__)
 
-TICK_S = 0.1
-STATE_MIN_INTERVAL_S = 1.0
 FLAP_S = 10.0  # a connection that ends sooner than this counts as flapping
 # Factory host names: two kiosks with the same one would fight over one client id.
 GENERIC_HOSTNAMES = frozenset(
     {"raspberrypi", "localhost", "ubuntu", "debian", "jetson", "nano", "orin", "kiosk"}
 )
-MOOD_KEYS = ("mood", "confidence", "faces", "distribution", "window_s", "audience")
 COUNTERS = (
     "connects",
     "connect_failures",
@@ -86,7 +82,6 @@ class MqttFrontend:
         )
         self.outbox: Outbox | None = None
         self.drain: Drain | None = None
-        self.stats = StatsAggregator()
         self.counters = Counters(COUNTERS)
         self._limiter = LogLimiter(log)
         self._client: Any = None
@@ -95,27 +90,23 @@ class MqttFrontend:
         self._connected = threading.Event()
         self._subscribed = threading.Event()
         self._stop = threading.Event()
-        self._state_dirty = threading.Event()
         self.intake = CommandIntake(
             self.cfg, self.topics, Dispatcher(api), self.counters, self._limiter, self._get_client
         )
-        self.intake.on_success = self._state_dirty.set
+        self.announce = Announcer(
+            api,
+            self.cfg,
+            self.topics,
+            self.counters,
+            self._limiter,
+            self._get_client,
+            self._connected,
+            self._queue,
+            self._outbox_info,
+        )
+        self.intake.on_success = self.announce.state_dirty.set
         self._threads: list[threading.Thread] = []
         self._unsubscribe: Any = None
-        # _events_lock guards what the core's thread records for the ticker.
-        self._events_lock = threading.Lock()
-        self._last_mood: dict[str, Any] | None = None
-        self._last_mood_key: tuple[Any, ...] | None = None
-        self._last_mood_put = 0.0
-        self._core_stats: dict[str, Any] | None = None
-        self._republish = threading.Event()  # Home Assistant came back: announce again
-        # Bumped by paho's thread per connection; the ticker copies it once it has sent
-        # discovery and state for that connection (``ready`` waits for that).
-        self._connect_gen = 0
-        self._announced_gen = 0
-        # Ticker only:
-        self._last_state: bytes | None = None
-        self._last_state_at = 0.0
         # paho's network thread only:
         self._failure_logged: str | None = None
         self._connected_at = 0.0
@@ -143,12 +134,12 @@ class MqttFrontend:
                 self.outbox.requeued,
             )
         self._unsubscribe = self.api.events.subscribe(
-            guarded(self._on_event, "event listener", self.counters, self._limiter),
+            guarded(self.announce.on_event, "event listener", self.counters, self._limiter),
             {"sample", "mood", "state", "playlist", "track", "fault", "stats"},
         )
         for name, target in (
             ("mqtt-commands", lambda: self.intake.run(self._stop)),
-            ("mqtt-ticker", self._tick_loop),
+            ("mqtt-ticker", lambda: self.announce.run(self._stop)),
             ("mqtt-drain", lambda: self.drain.run(self._stop)),
         ):
             t = threading.Thread(target=target, name=name, daemon=True)
@@ -237,11 +228,7 @@ class MqttFrontend:
     @property
     def ready(self) -> bool:
         """Connected and the command subscriptions acknowledged by the broker."""
-        return (
-            self._connected.is_set()
-            and self._subscribed.is_set()
-            and self._announced_gen == self._connect_gen
-        )
+        return self._connected.is_set() and self._subscribed.is_set() and self.announce.announced
 
     # -- client ------------------------------------------------------------------------
 
@@ -306,7 +293,7 @@ class MqttFrontend:
         client.subscribe(subs)
         client.publish(self.topics.availability, "online", qos=1, retain=True)
         # Discovery and state need the core's status (its lock): the ticker sends them.
-        self._connect_gen += 1
+        self.announce.connect_gen += 1
         if self.drain is not None:
             self.drain.on_connect()  # sets _connected once the order is safe
         else:
@@ -384,7 +371,7 @@ class MqttFrontend:
         topic = msg.topic
         if self.cfg.discovery and topic == f"{self.cfg.discovery_prefix}/status":
             if msg.payload.strip() == b"online":
-                self._republish.set()
+                self.announce.republish.set()
             return
         name = self.topics.command_name(topic)
         if name is None:
@@ -392,35 +379,6 @@ class MqttFrontend:
         self.intake.handle(name, msg)
 
     # -- events out --------------------------------------------------------------------
-
-    def _on_event(self, event: Event) -> None:
-        # The core's thread: record or enqueue only, never wait on the network or SQLite.
-        kind = event.kind
-        if kind == "sample":
-            self.stats.add(event.data)
-        elif kind == "mood":
-            self._on_mood(event)
-        elif kind == "stats":
-            with self._events_lock:
-                self._core_stats = dict(event.data)
-        else:
-            data = event.data
-            if kind == "fault" and data.get("component") == "camera" and data.get("ok") is False:
-                self.stats.add_camera_error()
-            self._state_dirty.set()
-
-    def _on_mood(self, event: Event) -> None:
-        data = {k: event.data.get(k) for k in MOOD_KEYS}
-        key = (data["mood"], data["audience"])
-        with self._events_lock:
-            self._last_mood = data
-            changed = key != self._last_mood_key
-            if changed:
-                self._last_mood_key = key
-                self._last_mood_put = time.monotonic()
-        self._state_dirty.set()
-        if changed:
-            self._queue("mood", {"ts": event.ts, **data, "reason": "change"})
 
     def _queue(self, kind: str, data: dict[str, Any]) -> None:
         """Hand a stats/mood message to the drainer, which writes it to the outbox."""
@@ -436,82 +394,20 @@ class MqttFrontend:
     def _topic_for(self, kind: str) -> str:
         return self.topics.stats if kind == "stats" else self.topics.mood
 
-    def _state_payload(self) -> dict[str, Any] | None:
-        try:
-            status = self.api.status().to_dict()
-        except Exception:
-            self._limiter.log(logging.ERROR, "status", "status() failed; state not published")
+    def _outbox_info(self) -> dict[str, Any] | None:
+        if self.drain is None:
             return None
-        status["version"] = status.get("version") or __version__
-        status["kiosk_id"] = self.topics.kiosk_id
-        status["groups"] = list(self.topics.groups)
-        return status
+        return {
+            "queued": self.drain.queued(),
+            "dropped": self.drain.outbox.dropped + self.counters["intake_dropped"],
+            "refused": self.drain.outbox.refused,
+            "dead_letters": self.drain.outbox.dead,
+        }
 
-    def _publish_state(self, force: bool = False) -> None:
-        """Ticker thread only: it owns ``_last_state``."""
-        client = self._client
-        data = self._state_payload()
-        if client is None or data is None:
-            return
-        compare = to_json({k: v for k, v in data.items() if k != "uptime_s"})
-        if not force and compare == self._last_state:
-            return
-        self._last_state = compare
-        self._last_state_at = time.monotonic()
-        client.publish(self.topics.state, to_json({**data, "ts": time.time()}), qos=1, retain=True)
-
-    def _publish_discovery(self) -> None:
-        if not self.cfg.discovery or self._client is None:
-            return
-        for topic, payload in discovery_messages(self.topics, self.cfg.discovery_prefix):
-            self._client.publish(topic, to_json(payload), qos=1, retain=True)
-
-    def _tick_loop(self) -> None:
-        next_stats = time.monotonic() + self.cfg.stats_interval_s
-        while not self._stop.wait(TICK_S):
-            now = time.monotonic()
-            try:
-                if now >= next_stats:
-                    next_stats += self.cfg.stats_interval_s
-                    if next_stats < now:  # a long stall: skip, do not burst
-                        next_stats = now + self.cfg.stats_interval_s
-                    self.publish_stats()
-                with self._events_lock:
-                    mood = self._last_mood
-                    due = mood is not None and now - self._last_mood_put >= self.cfg.mood_interval_s
-                    if due:
-                        self._last_mood_put = now
-                if due:
-                    self._queue("mood", {"ts": time.time(), **mood, "reason": "periodic"})
-                if self._connected.is_set():
-                    gen = self._connect_gen
-                    if gen != self._announced_gen or self._republish.is_set():
-                        self._republish.clear()
-                        self._publish_discovery()
-                        self._publish_state(force=True)
-                        self._announced_gen = gen
-                    elif (
-                        self._state_dirty.is_set()
-                        and now - self._last_state_at >= STATE_MIN_INTERVAL_S
-                    ):
-                        self._state_dirty.clear()
-                        self._publish_state()
-            except Exception:
-                self.counters.bump("errors")
-                self._limiter.log(logging.ERROR, "tick", "MQTT ticker step failed", exc_info=True)
+    @property
+    def stats(self) -> StatsAggregator:
+        return self.announce.stats
 
     def publish_stats(self) -> None:
         """Queue one stats message for the interval that just ended."""
-        data = self.stats.take()
-        with self._events_lock:
-            if self._core_stats:
-                data["core"] = self._core_stats
-        if self.outbox is not None:
-            data["outbox"] = {
-                "queued": self.queued(),
-                "dropped": self.outbox.dropped + self.counters["intake_dropped"],
-                "refused": self.outbox.refused,
-                "dead_letters": self.outbox.dead,
-            }
-        data["mqtt"] = self.counters.snapshot()
-        self._queue("stats", data)
+        self.announce.publish_stats()
