@@ -102,7 +102,7 @@ class _Session:
     """Connected client that tracks retained kiosk state and command results."""
 
     def __init__(self, cfg, loaded) -> None:
-        from kiosk.comms.mqtt import new_client
+        from kiosk.comms.client import new_client
 
         self.cfg = cfg
         self.prefix = cfg.topic_prefix

@@ -210,6 +210,7 @@ def bench_outbox(tmp: Path, n: int) -> dict[str, float]:
     t0 = time.perf_counter()
     for _ in range(n):
         fe.publish_stats()
+    _wait(lambda: len(fe.outbox) >= n, 60)  # the drainer thread stores them in SQLite
     put_rate = n / (time.perf_counter() - t0)
     broker.start()
     try:

@@ -77,19 +77,6 @@ COMMANDS: dict[str, tuple[type[_Cmd], Callable[[KioskApi, Any], dict[str, Any] |
     "report": (Report, lambda api, c: {"report": api.report(c.date, c.plays)}),
 }
 
-COMMAND_HELP: dict[str, str] = {
-    "volume": '{"level": 0-100}',
-    "pause": "pause playback",
-    "resume": "resume playback",
-    "next": "skip to the next track",
-    "override": '{"mood": "<mood or playlist>|auto", "minutes": 60}',
-    "clear_override": "back to the camera's mood",
-    "reload": "reload config.yaml",
-    "rescan": "rescan the music library",
-    "status": "reply with the full status",
-    "report": '{"date": "YYYY-MM-DD", "plays": false}: the day\'s history summary',
-}
-
 
 def safe_id(value: Any) -> str | int | None:
     """A request id worth echoing even when the rest of the payload is bad."""

@@ -47,14 +47,19 @@ class Topics:
         return out
 
     def command_name(self, topic: str) -> str | None:
-        """The command a topic addresses to this kiosk, or None when it is not a command."""
+        """The command a topic addresses to this kiosk, or None when it is not a command.
+
+        An empty last level (``.../cmd/``) is the command ``""``: it matches ``cmd/+`` and
+        gets the same "unknown command" answer as any other name. The kiosk's own
+        ``cmd/result`` is not a command (no_local keeps the kiosk from hearing its results;
+        a result someone else posts there is ignored, not answered)."""
         roots = [self.base, f"{self.prefix}/all"]
         roots += [f"{self.prefix}/group/{g}" for g in self.groups]
         for root in roots:
             head = f"{root}/cmd/"
             if topic.startswith(head):
                 name = topic[len(head) :]
-                if name and "/" not in name and not (root == self.base and name == RESULT):
+                if "/" not in name and not (root == self.base and name == RESULT):
                     return name
         return None
 

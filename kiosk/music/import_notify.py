@@ -55,13 +55,13 @@ def notify_daemon(service: str) -> str:
 def connect_mqtt(loaded, suffix: str, timeout_s: float = 5.0, will: tuple[str, str] | None = None):
     """A connected, looping paho client, or raise ``ConnectionError`` with a readable reason.
 
-    Built by the one MQTT client factory (``kiosk.comms.mqtt.new_client``: MQTT 5, the
+    Built by the one MQTT client factory (``kiosk.comms.client.new_client``: MQTT 5, the
     configured credentials and TLS). The client id gets ``suffix`` so it never kicks the
     daemon's own session off the broker. ``will``: (topic, payload) published retained by
     the broker if this process dies without saying goodbye.
     """
+    from kiosk.comms.client import new_client
     from kiosk.comms.config import PasswordError
-    from kiosk.comms.mqtt import new_client
 
     cfg = loaded.config.mqtt
     try:

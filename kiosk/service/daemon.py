@@ -28,6 +28,7 @@ from typing import Any, TextIO
 
 from kiosk.api import Event
 from kiosk.config import LoadedConfig
+from kiosk.paths import state_dir
 from kiosk.service.clock import Clock, RealClock, SimClock
 from kiosk.service.core import Core
 from kiosk.service.logs import fields
@@ -38,19 +39,6 @@ log = logging.getLogger(__name__)
 
 class StartupError(Exception):
     """The daemon cannot start (bad models, bad music root...); exit code 2."""
-
-
-def state_dir(loaded: LoadedConfig) -> Path:
-    """Writable state directory (see ``service.state_dir``)."""
-    configured = loaded.config.service.state_dir
-    if configured:
-        return loaded.resolve(configured)
-    if os.environ.get("STATE_DIRECTORY"):
-        # systemd may pass several, colon-separated; the first is ours.
-        return Path(os.environ["STATE_DIRECTORY"].split(":")[0])
-    xdg = os.environ.get("XDG_STATE_HOME")
-    base = Path(xdg) if xdg else Path.home() / ".local" / "state"
-    return base / "kiosk"
 
 
 def music_root(loaded: LoadedConfig) -> Path:
@@ -168,6 +156,9 @@ class Daemon:
         self._t0 = self.clock.monotonic()
         self.core: Core | None = None
         self._mqtt: Any = None
+        self._mqtt_lock = threading.Lock()
+        self._mqtt_swap: threading.Thread | None = None
+        self._mqtt_restart = False
         self._make_player = make_player or _create_player
         self._make_library = make_library or _library
         self._make_pipeline = make_pipeline or _pipeline
@@ -223,7 +214,32 @@ class Daemon:
             log.exception("MQTT front end failed to start; the kiosk runs without it")
             self._mqtt = None
 
-    def _stop_mqtt(self) -> None:
+    def _restart_mqtt(self, core: Core) -> None:
+        """Swap the MQTT client for one with the new settings, off the main loop: with a
+        hung broker the old client's goodbye takes seconds. The new one starts after the
+        old one said ``offline``, so that message can never follow the new ``online``."""
+        with self._mqtt_lock:
+            self._mqtt_restart = True
+            if self._mqtt_swap is None:  # a running swap picks the newest settings up
+                self._mqtt_swap = threading.Thread(
+                    target=self._swap_mqtt, args=(core,), name="mqtt-reload", daemon=True
+                )
+                self._mqtt_swap.start()
+
+    def _swap_mqtt(self, core: Core) -> None:
+        while True:
+            with self._mqtt_lock:
+                if not self._mqtt_restart or self._stop:
+                    self._mqtt_swap = None
+                    return
+                self._mqtt_restart = False
+            self._stop_mqtt(join_swap=False)
+            self._start_mqtt(core)
+
+    def _stop_mqtt(self, join_swap: bool = True) -> None:
+        swap = self._mqtt_swap
+        if join_swap and swap is not None:
+            swap.join(10.0)
         if self._mqtt is not None:
             try:
                 self._mqtt.stop()
@@ -333,11 +349,8 @@ class Daemon:
             except Exception as exc:
                 log.error("new vision config failed; keeping the old models: %s", exc)
         if now[2] != seen[2]:
-            # Runs in the main loop, not on the MQTT thread that may have carried the
-            # reload command, so the old client can be stopped cleanly (it says offline).
             log.info("mqtt config changed; reconnecting")
-            self._stop_mqtt()
-            self._start_mqtt(core)
+            self._restart_mqtt(core)
         return now
 
     def _handle_hup(self, core: Core) -> None:

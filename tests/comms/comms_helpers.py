@@ -1,29 +1,16 @@
-"""Helpers for the comms tests: a fake KioskApi, a real mosquitto, a watching client."""
+"""Helpers for the comms tests: a fake KioskApi and a watching client (the broker itself is
+tests/broker.py, shared by every test area)."""
 
 from __future__ import annotations
 
-import os
-import pwd
 import queue
-import shutil
-import signal
-import socket
-import subprocess
 import threading
 import time
 from pathlib import Path
 
+from broker import MOSQUITTO, Broker, free_port  # noqa: F401  (re-exported for the tests)
+
 from kiosk.api import EMOTIONS, CommandError, Event, EventBus, Status
-
-MOSQUITTO = shutil.which("mosquitto") or (
-    "/usr/sbin/mosquitto" if os.path.exists("/usr/sbin/mosquitto") else None
-)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class FakeApi:
@@ -85,51 +72,6 @@ class FakeApi:
         d = self.status().to_dict()
         d.pop("uptime_s")
         return d
-
-
-class Broker:
-    """One mosquitto process; ``stop``/``start`` again on the same port to simulate outages."""
-
-    def __init__(self, workdir: Path, extra: str = "") -> None:
-        self.dir = workdir
-        self.port = free_port()
-        self.extra = extra
-        self.proc: subprocess.Popen | None = None
-        self.conf = workdir / "mosquitto.conf"
-
-    def start(self, fresh: bool = False) -> None:
-        if fresh:
-            for f in self.dir.glob("*.db"):
-                f.unlink()
-        self.conf.write_text(
-            f"listener {self.port} 127.0.0.1\n"
-            # As root mosquitto would switch to user "mosquitto", who cannot read tmp files.
-            f"user {pwd.getpwuid(os.geteuid()).pw_name}\n"
-            f"persistence true\npersistence_location {self.dir}/\n"
-            f"{self.extra or 'allow_anonymous true'}\n"
-        )
-        self.proc = subprocess.Popen(
-            [MOSQUITTO, "-c", str(self.conf)],
-            stdout=subprocess.DEVNULL,
-            stderr=open(self.dir / "mosquitto.log", "ab"),  # noqa: SIM115
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
-                return
-            except OSError:
-                if self.proc.poll() is not None:
-                    log = (self.dir / "mosquitto.log").read_text(errors="replace")
-                    raise RuntimeError(f"mosquitto exited: {log[-2000:]}") from None
-                time.sleep(0.05)
-        raise RuntimeError("mosquitto did not start listening")
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            self.proc.wait(10)
-        self.proc = None
 
 
 class Watcher:

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from comms_helpers import MOSQUITTO, Broker, Watcher, loaded_for
+from broker import Broker
+from comms_helpers import Watcher, loaded_for
 
 
 @pytest.fixture
 def broker(tmp_path):
-    if MOSQUITTO is None:
-        pytest.skip("mosquitto binary not installed (apt install mosquitto)")
     b = Broker(tmp_path / "broker")
-    b.dir.mkdir()
     b.start()
     yield b
     b.stop()
@@ -20,14 +18,10 @@ def broker(tmp_path):
 @pytest.fixture
 def make_broker(tmp_path):
     """Factory for brokers with extra config (auth, ACL)."""
-    if MOSQUITTO is None:
-        pytest.skip("mosquitto binary not installed (apt install mosquitto)")
     made: list[Broker] = []
 
     def make(extra: str) -> Broker:
-        d = tmp_path / f"broker{len(made)}"
-        d.mkdir()
-        b = Broker(d, extra)
+        b = Broker(tmp_path / f"broker{len(made)}", extra)
         b.start()
         made.append(b)
         return b

@@ -127,8 +127,13 @@ def test_unwritable_outbox_falls_back_to_memory(tmp_path, caplog):
 # -- stats ------------------------------------------------------------------------------
 
 
-def test_stats_aggregate_one_interval_then_reset():
+def test_stats_aggregate_one_interval_then_reset(monkeypatch):
+    import kiosk.comms.stats as stats_mod
+
+    clock = [1000.0]
+    monkeypatch.setattr(stats_mod.time, "monotonic", lambda: clock[0])
     agg = StatsAggregator()
+    clock[0] += 12.5
     agg.add({"faces": 2, "emotions": {"happy": 2}, "inference_ms": 10.0, "camera_ok": True})
     agg.add({"faces": 1, "emotions": {"sad": 1, "happy": 0}, "inference_ms": 30.0})
     agg.add({"faces": "many", "emotions": ["junk"], "inference_ms": -1, "camera_ok": False})
@@ -138,10 +143,12 @@ def test_stats_aggregate_one_interval_then_reset():
     assert s["emotions"]["happy"] == 2 and s["emotions"]["sad"] == 1
     assert s["emotions"]["neutral"] == 0 and s["camera_errors"] == 2
     assert s["inference_ms"] == {"mean": 20.0, "max": 30.0}
-    assert len(s["cpu"]["load"]) == 3 and s["uptime_s"] >= 0
+    assert len(s["cpu"]["load"]) == 3 and s["uptime_s"] == 12.5 and s["interval_s"] == 12.5
     json.dumps(s)
+    clock[0] += 2.0
     again = agg.take()
     assert again["samples"] == 0 and again["inference_ms"]["mean"] is None
+    assert again["uptime_s"] == 14.5 and again["interval_s"] == 2.0  # uptime keeps counting
 
 
 def test_soc_temperature_prefers_the_cpu_zone(tmp_path: Path):
@@ -166,6 +173,8 @@ def test_topics_route_only_our_commands():
     assert t.command_name("acme/kiosk/k2/cmd/pause") is None
     assert t.command_name("acme/kiosk/k1/cmd/result") is None  # our own results
     assert t.command_name("acme/kiosk/k1/cmd/a/b") is None
+    assert t.command_name("acme/kiosk/k1/cmd/") == ""  # answered as an unknown command
+    assert t.command_name("acme/kiosk/k1/cmdx") is None
     assert target_root("kiosk", "group:north") == "kiosk/group/north"
     assert target_root("kiosk", "all") == "kiosk/all"
 
@@ -255,3 +264,18 @@ def test_unusable_tls_or_password_disables_mqtt_but_not_the_kiosk(tmp_path, capl
         assert text in caplog.text and "MQTT disabled until restart" in caplog.text
         assert len(fe.outbox) == 1  # the stats still went to the outbox for later
         caplog.clear()
+
+
+def test_comms_never_imports_the_service():
+    """Data flows one way: the daemon imports comms, never the reverse (no import cycle)."""
+    import ast
+
+    root = Path(__file__).resolve().parents[2] / "kiosk" / "comms"
+    bad = []
+    for path in root.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            bad += [f"{path.name}: {n}" for n in names if n.startswith("kiosk.service")]
+    assert bad == []

@@ -89,14 +89,9 @@ def test_unreachable_broker_is_a_clear_error(ctl):
 
 
 def test_ctl_logs_in_with_a_password_file(make_broker, frontend, ctl, tmp_path, monkeypatch):
-    import shutil
+    from broker import password_file
 
-    if not shutil.which("mosquitto_passwd"):
-        pytest.skip("mosquitto_passwd not installed")
-    pw = tmp_path / "passwd"
-    for i, (user, secret) in enumerate({"operator": "op-pw", "k1": "k1-pw"}.items()):
-        flags = ["-c"] if i == 0 else []
-        subprocess.run(["mosquitto_passwd", *flags, "-b", str(pw), user, secret], check=True)
+    pw = password_file(tmp_path / "passwd", {"operator": "op-pw", "k1": "k1-pw"})
     b = make_broker(f"allow_anonymous false\npassword_file {pw}")
     monkeypatch.setenv("K1_PW", "k1-pw")
     fe = frontend(FakeApi(), b.port, username="k1", password_env="K1_PW")

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
+import time
 
 from kiosk.config import load_config
 
@@ -24,11 +29,12 @@ def write_config(path, broker_port: int, kiosk_id: str, extra: str = "") -> None
     )
 
 
-def start_kiosk(cfg, log) -> subprocess.Popen:
+def start_kiosk(cfg, log, env=None) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "kiosk", "run", "-c", str(cfg), "--player", "null"],
         stdout=subprocess.DEVNULL,
         stderr=log,
+        env=env,
     )
 
 
@@ -85,4 +91,55 @@ def test_reload_applies_new_mqtt_settings(broker, watch, tmp_path):
             proc.kill()
             proc.wait(10)
         log.close()
+    assert "mqtt config changed; reconnecting" in (tmp_path / "kiosk.log").read_text()
+
+
+def test_reload_with_a_hung_broker_does_not_stall_the_main_loop(broker, watch, tmp_path):
+    """The old client's goodbye waits for a PUBACK that a hung broker never sends; the
+    main loop (samples, track changes, the watchdog) must go on meanwhile."""
+    cfg = tmp_path / "kiosk.yaml"
+    write_config(cfg, broker.port, "old", "  keepalive_s: 60\n")
+    path = str(tmp_path / "notify.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    sock.settimeout(0.2)
+    env = {**os.environ, "NOTIFY_SOCKET": path, "WATCHDOG_USEC": "400000"}  # ping each 0.2 s
+    pings: list[float] = []
+    done = threading.Event()
+
+    def listen() -> None:
+        while not done.is_set():
+            try:
+                if b"WATCHDOG=1" in sock.recv(4096):
+                    pings.append(time.monotonic())
+            except OSError:
+                continue
+
+    reader = threading.Thread(target=listen, daemon=True)
+    reader.start()
+    w = watch(broker.port, ["kiosk/old/availability"])
+    log = (tmp_path / "kiosk.log").open("wb")
+    proc = start_kiosk(cfg, log, env)
+    try:
+        w.wait(lambda m: m.payload == b"online", 30)
+        broker.send(signal.SIGSTOP)
+        write_config(cfg, broker.port, "new", "  keepalive_s: 60\n")
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGHUP)
+        time.sleep(5)
+        broker.send(signal.SIGCONT)
+        stamps = [t0] + [t for t in pings if t > t0]
+        gaps = [b - a for a, b in itertools.pairwise(stamps)]
+        assert len(stamps) > 10 and max(gaps) < 1.5, gaps
+    finally:
+        done.set()
+        broker.send(signal.SIGCONT)
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+        log.close()
+        sock.close()
     assert "mqtt config changed; reconnecting" in (tmp_path / "kiosk.log").read_text()

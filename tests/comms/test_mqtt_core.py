@@ -102,7 +102,7 @@ def test_real_core_over_mqtt(broker, watch, tmp_path):
         # aggregates only: nothing that could identify a person
         assert set(s) == {
             "ts", "interval_s", "samples", "faces", "max_faces", "emotions", "inference_ms",
-            "camera_errors", "cpu", "temperature_c", "uptime_s", "outbox", "kiosk_id",
+            "camera_errors", "cpu", "temperature_c", "uptime_s", "outbox", "mqtt", "kiosk_id",
         }  # fmt: skip
     finally:
         fe.stop()

@@ -10,20 +10,14 @@ import time
 from pathlib import Path
 
 import pytest
-from comms_helpers import FakeApi, free_port, wait_until
+from broker import free_port, password_file
+from comms_helpers import FakeApi, wait_until
 
 ACL = Path(__file__).resolve().parents[2] / "docs" / "mosquitto" / "kiosk.acl"
 
 
 def passwd(tmp_path: Path, users: dict[str, str]) -> Path:
-    if not shutil.which("mosquitto_passwd"):
-        pytest.skip("mosquitto_passwd not installed")
-    pw = tmp_path / "passwd"
-    for i, (user, secret) in enumerate(users.items()):
-        flags = ["-c"] if i == 0 else []
-        subprocess.run(["mosquitto_passwd", *flags, "-b", str(pw), user, secret], check=True)
-    pw.chmod(0o600)
-    return pw
+    return password_file(tmp_path / "passwd", users)
 
 
 def test_acl_pins_each_kiosk_to_its_own_topics(make_broker, watch, frontend, tmp_path, monkeypatch):
@@ -49,6 +43,18 @@ def test_acl_pins_each_kiosk_to_its_own_topics(make_broker, watch, frontend, tmp
     assert not api.status().paused
     assert not any(b"rogue" in m.payload or b"fake" in m.payload for m in op.seen)
     assert not any(m.topic.startswith("kiosk/k1") for m in rogue.drain(0.2))  # cannot read
+
+    # The documented response topic reply/<kiosk id>/... is writable for k1 and readable
+    # for the operator.
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
+    replies = watch(b.port, ["reply/#"], auth=("operator", "op-pw"))
+    props = Properties(PacketTypes.PUBLISH)
+    props.ResponseTopic = "reply/k1/req-7"
+    op.publish("kiosk/k1/cmd/status", '{"id": "rt"}', properties=props)
+    m = replies.wait(lambda m: m.topic == "reply/k1/req-7")
+    assert json.loads(m.payload)["id"] == "rt"
 
 
 def make_certs(d: Path) -> tuple[Path, Path, Path, Path]:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-import pytest
 from history_helpers import Face, SilentPlayer
 
 from kiosk.comms.commands import Dispatcher
@@ -19,7 +17,7 @@ from kiosk.service.clock import SimClock
 from kiosk.service.core import Core
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "comms"))
-from comms_helpers import MOSQUITTO, Broker, Watcher, loaded_for, wait_until
+from comms_helpers import Broker, Watcher, loaded_for, wait_until
 
 DAY = datetime(2026, 11, 20, 9, 0)
 
@@ -103,14 +101,9 @@ def test_commands_are_recorded_with_their_source(tmp_path):
 
 
 def test_report_over_a_real_broker(tmp_path):
-    if MOSQUITTO is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("mosquitto is not installed")
-        pytest.skip("mosquitto not installed")
     from kiosk.comms.mqtt import MqttFrontend
 
-    broker = Broker(tmp_path / "broker")
-    broker.dir.mkdir()
+    broker = Broker(tmp_path / "broker")  # fails under CI=true when mosquitto is missing
     broker.start()
     core, rec = kiosk(tmp_path, loaded_for(tmp_path, broker.port))
     fe = MqttFrontend(core, core.loaded)

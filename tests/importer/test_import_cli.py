@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import pwd
-import shutil
 import signal
 import socket
 import subprocess
@@ -123,24 +121,11 @@ def _free_port() -> int:
 
 @pytest.fixture
 def broker(tmp_path):
-    exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    if not os.path.exists(exe):
-        pytest.skip("mosquitto not installed")
-    port = _free_port()
-    conf = tmp_path / "mosquitto.conf"
-    # As root mosquitto would switch to user "mosquitto", who cannot read pytest's tmp dirs.
-    user = pwd.getpwuid(os.geteuid()).pw_name
-    conf.write_text(f"listener {port} 127.0.0.1\nuser {user}\nallow_anonymous true\n")
-    proc = subprocess.Popen([exe, "-c", str(conf)], stderr=subprocess.DEVNULL)
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.1).close()
-            break
-        except OSError:
-            time.sleep(0.05)
-    yield port
-    proc.terminate()
-    proc.wait(5)
+    from broker import Broker
+
+    b = Broker(tmp_path / "broker").start()
+    yield b.port
+    b.stop()
 
 
 def test_progress_and_result_go_to_mqtt(tmp_path, stick, lib, broker):
