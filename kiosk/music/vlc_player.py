@@ -16,7 +16,7 @@ from typing import Any
 
 from kiosk.music.config import PlayerConfig
 from kiosk.music.decks import Deck, DeckPlayer
-from kiosk.music.player import Clock, PlayerError, default_wav_path
+from kiosk.music.player_types import Clock, PlayerError, default_wav_path
 from kiosk.music.tracks import Track
 
 log = logging.getLogger("kiosk.music.player")

@@ -189,14 +189,6 @@ class Core:
             except Exception:
                 log.exception("player stop failed")
 
-    def camera_status(self) -> dict[str, Any]:
-        with self._lock:
-            return dict(self._camera)
-
-    def mood_state(self) -> MoodState:
-        with self._lock:
-            return self._state
-
     # -- KioskApi ---------------------------------------------------------------------------
 
     def status(self) -> Status:
