@@ -153,6 +153,7 @@ class Daemon:
         self._stop = False
         self._reload = False
         self._camera: Any = None
+        self._hung_camera: Any = None  # a closed camera whose worker is still stuck in a call
         self._pipeline: Any = None
         self._retry_at = 0.0
         self._backoff = loaded.config.service.camera_retry_initial_s
@@ -226,12 +227,20 @@ class Daemon:
     # -- camera -----------------------------------------------------------------------------
 
     def _open_camera(self) -> None:
+        """Build the camera and start opening it. Off simulation, every call to it runs on
+        its own thread with a deadline (``camera.read_timeout_s``), so a hung driver or a
+        stalled stream never holds up this loop, the music or the watchdog."""
         from kiosk.camera.factory import open_camera
+        from kiosk.camera.guard import GuardedCamera
 
         cam = open_camera(self.loaded)
-        cam.open()
+        if self.simulate:
+            cam.open()
+        else:
+            cfg = self.loaded.config.camera
+            cam = GuardedCamera(cam, cfg.read_timeout_s, cfg.open_timeout_s)
         self._camera = cam
-        log.info("camera open", extra=fields(camera=getattr(cam, "name", "?")))
+        log.info("camera starting", extra=fields(camera=getattr(cam, "name", "?")))
 
     def _close_camera(self) -> None:
         if self._camera is not None:
@@ -239,6 +248,8 @@ class Daemon:
                 self._camera.close()
             except Exception:
                 log.exception("camera close failed")
+            if getattr(self._camera, "stuck", False):
+                self._hung_camera = self._camera  # not reopened until it lets go
         self._camera = None
 
     def _camera_failed(self, core: Core, message: str) -> None:
@@ -253,10 +264,20 @@ class Daemon:
     def _sample(self, core: Core) -> bool:
         """One sample. False when a finite source ended in simulate mode."""
         from kiosk.camera.base import CameraError, EndOfStream
+        from kiosk.camera.guard import CameraOpening
 
         if self._camera is None:
             if self.clock.monotonic() < self._retry_at:
                 return True
+            hung = self._hung_camera
+            if hung is not None and hung.stuck:
+                self._camera_failed(
+                    core,
+                    f"camera {hung.name} hung in a call {hung.stuck_for_s():.0f} s ago; "
+                    "reopening once it returns (replug the camera or restart the kiosk)",
+                )
+                return True
+            self._hung_camera = None
             try:
                 self._open_camera()
             except Exception as exc:  # CameraError, or a backend library failing oddly
@@ -268,6 +289,8 @@ class Daemon:
                 return True
         try:
             frame = self._camera.read()
+        except CameraOpening:
+            return True  # still within camera.open_timeout_s: no frame yet, no fault
         except EndOfStream as exc:
             if self.simulate:
                 return False
