@@ -74,6 +74,7 @@ class GuardedCamera:
         self._busy: _Call | None = None  # the last call handed over that has not been taken
         self._opened = False
         self._closed = False
+        self._close_call: _Call | None = None
 
     # -- worker -----------------------------------------------------------------------------
 
@@ -98,12 +99,15 @@ class GuardedCamera:
     def stuck(self) -> bool:
         """The worker is still inside a call that overran its deadline (or, once closed,
         has not finished closing)."""
-        if self._closed:
-            return self._thread.is_alive()
+        if self._close_call is not None:
+            return not self._close_call.done.is_set()
         return self._busy is not None and not self._busy.done.is_set()
 
     def stuck_for_s(self) -> float:
-        return self._busy.age() if self._busy is not None else 0.0
+        for call in (self._busy, self._close_call):
+            if call is not None and not call.done.is_set():
+                return call.age()
+        return 0.0
 
     # -- Camera -----------------------------------------------------------------------------
 
@@ -169,7 +173,7 @@ class GuardedCamera:
             return
         hung = self.stuck
         self._closed = True
-        call = self._submit("close", self._close_backend)
+        call = self._close_call = self._submit("close", self._close_backend)
         self._jobs.put(None)
         if hung or not call.done.wait(CLOSE_WAIT_S):
             log.warning(

@@ -152,10 +152,10 @@ class OpenCVCamera:
         self._want.clear()
         thread, self._thread = self._thread, None
         if thread is not None:
-            thread.join(timeout=2)
+            thread.join(timeout=0.5)  # a working grab returns within a frame time
             if thread.is_alive():
                 log.warning(
-                    "%s: grab() is hung; the capture is released when it returns", self.name
+                    "%s: grab() hangs; the capture is released if it ever returns", self.name
                 )
                 _stuck.append(thread)
         self._cap = None

@@ -204,4 +204,3 @@ def _probabilities(scores: Mapping[str, float]) -> dict[str, float] | None:
     if s <= 0:
         return None
     return {k: v / s for k, v in probs.items()}
-

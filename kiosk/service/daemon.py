@@ -84,22 +84,46 @@ def _pipeline(loaded: LoadedConfig) -> Any:
         raise StartupError(str(exc)) from None
 
 
+def player_config(loaded: LoadedConfig, backend: str | None) -> Any:
+    """The player section, with ``--player`` applied and validated like the file's keys."""
+    from pydantic import ValidationError
+
+    pcfg = loaded.config.player
+    if backend is None:
+        return pcfg
+    try:
+        # model_copy(update=...) would skip validation and run VLC for any unknown name.
+        return type(pcfg).model_validate({**pcfg.model_dump(), "backend": backend})
+    except ValidationError:
+        choices = ", ".join(_player_backends())
+        raise StartupError(f"--player {backend!r}: unknown player backend; use {choices}") from None
+
+
+def _player_backends() -> list[str]:
+    from typing import get_args
+
+    from kiosk.music.config import PlayerConfig
+
+    return list(get_args(PlayerConfig.model_fields["backend"].annotation))
+
+
 def _create_player(loaded: LoadedConfig, backend: str | None, core: Core) -> Any:
     try:
-        from kiosk.music.player import create_player
+        from kiosk.music.player import PlayerError, create_player
     except ImportError as exc:
         raise StartupError(f"the music player cannot load: {exc}") from None
 
-    pcfg = loaded.config.player
-    if backend is not None:
-        pcfg = pcfg.model_copy(update={"backend": backend})
-    return create_player(
-        pcfg,
-        on_track=core.player_track_callback,
-        on_error=core.player_error_callback,
-        clock=core.clock.monotonic,
-        base_dir=loaded.base_dir,
-    )
+    pcfg = player_config(loaded, backend)
+    try:
+        return create_player(
+            pcfg,
+            on_track=core.player_track_callback,
+            on_error=core.player_error_callback,
+            clock=core.clock.monotonic,
+            base_dir=loaded.base_dir,
+        )
+    except PlayerError as exc:
+        raise StartupError(str(exc)) from None
 
 
 def _library(loaded: LoadedConfig, required: bool) -> Any | None:
@@ -185,6 +209,7 @@ class Daemon:
     # -- setup ------------------------------------------------------------------------------
 
     def _build(self) -> Core:
+        player_config(self.loaded, self.player_backend)  # a bad --player fails before models load
         if self.demo:
             self.loaded = with_demo_music(self.loaded)
         self._pipeline = self._make_pipeline(self.loaded)
@@ -273,7 +298,7 @@ class Daemon:
             if hung is not None and hung.stuck:
                 self._camera_failed(
                     core,
-                    f"camera {hung.name} hung in a call {hung.stuck_for_s():.0f} s ago; "
+                    f"camera {hung.name}: a call has hung for {hung.stuck_for_s():.0f} s; "
                     "reopening once it returns (replug the camera or restart the kiosk)",
                 )
                 return True
@@ -372,18 +397,18 @@ class Daemon:
     # -- loops ------------------------------------------------------------------------------
 
     def run(self) -> int:
+        """Exit code: 0 stopped, 2 bad config or set-up (one line on stderr: systemd's
+        RestartPreventExitStatus=2 stops restarting), 1 any other start-up failure."""
         try:
             core = self._build()
-        except StartupError as exc:
-            print(f"kiosk: {exc}", file=sys.stderr)
-            return 2
+        except Exception as exc:
+            return _startup_failed(exc)
         self.core = core
         self._install_signals()
         try:
             return self._simulate(core) if self.simulate else self._serve(core)
         except StartupError as exc:
-            print(f"kiosk: {exc}", file=sys.stderr)
-            return 2
+            return _startup_failed(exc)
         finally:
             self._close_camera()
             try:
@@ -501,6 +526,31 @@ class Daemon:
         if st.override:
             playing += " (override)"
         return f"mood: {mood}, {st.faces} face(s); music: {playing}; camera: {cam}"
+
+
+# Start-up failures that a restart cannot fix: the config or the machine's set-up is wrong.
+_CONFIG_ERRORS: tuple[type[BaseException], ...] = (
+    StartupError,
+    PermissionError,
+    FileNotFoundError,
+    NotADirectoryError,
+    IsADirectoryError,
+)
+
+
+def _startup_failed(exc: BaseException) -> int:
+    """One line on stderr, never a traceback (that goes to the debug log)."""
+    from pydantic import ValidationError
+
+    from kiosk.config import ConfigError
+
+    log.debug("start-up failed", exc_info=exc)
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, (*_CONFIG_ERRORS, ConfigError, ValidationError)):
+        print(f"kiosk: {text}", file=sys.stderr)
+        return 2
+    print(f"kiosk: start-up failed: {type(exc).__name__}: {text}", file=sys.stderr)
+    return 1
 
 
 def _process_age() -> float | None:

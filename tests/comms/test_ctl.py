@@ -8,6 +8,7 @@ import sys
 
 import pytest
 from comms_helpers import FakeApi, free_port, wait_until
+from real_tools import missing
 
 
 @pytest.fixture
@@ -92,7 +93,7 @@ def test_ctl_logs_in_with_a_password_file(make_broker, frontend, ctl, tmp_path, 
     import shutil
 
     if not shutil.which("mosquitto_passwd"):
-        pytest.skip("mosquitto_passwd not installed")
+        missing("mosquitto_passwd")
     pw = tmp_path / "passwd"
     for i, (user, secret) in enumerate({"operator": "op-pw", "k1": "k1-pw"}.items()):
         flags = ["-c"] if i == 0 else []

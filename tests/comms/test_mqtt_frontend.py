@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import logging
 
-import pytest
 from comms_helpers import FakeApi, wait_until
+from real_tools import missing
 
 
 def result_for(w, rid, timeout=5.0):
@@ -183,7 +183,7 @@ def test_wrong_password_logs_clearly_and_keeps_retrying(
     import subprocess
 
     if not shutil.which("mosquitto_passwd"):
-        pytest.skip("mosquitto_passwd not installed")
+        missing("mosquitto_passwd")
     pw = tmp_path / "passwd"
     subprocess.run(["mosquitto_passwd", "-b", "-c", str(pw), "kiosk", "right"], check=True)
     pw.chmod(0o600)

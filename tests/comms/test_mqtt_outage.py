@@ -78,9 +78,9 @@ def test_outbox_survives_kiosk_restart_with_original_timestamps(tmp_path, watch,
     from comms_helpers import MOSQUITTO
 
     if MOSQUITTO is None:
-        import pytest
+        from real_tools import missing
 
-        pytest.skip("mosquitto binary not installed (apt install mosquitto)")
+        missing("mosquitto")
     (tmp_path / "b").mkdir()
     broker = Broker(tmp_path / "b")  # not started: the kiosk runs with no broker at all
     api = FakeApi()

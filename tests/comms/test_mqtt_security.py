@@ -9,15 +9,15 @@ import subprocess
 import time
 from pathlib import Path
 
-import pytest
 from comms_helpers import FakeApi, free_port, wait_until
+from real_tools import missing
 
 ACL = Path(__file__).resolve().parents[2] / "docs" / "mosquitto" / "kiosk.acl"
 
 
 def passwd(tmp_path: Path, users: dict[str, str]) -> Path:
     if not shutil.which("mosquitto_passwd"):
-        pytest.skip("mosquitto_passwd not installed")
+        missing("mosquitto_passwd")
     pw = tmp_path / "passwd"
     for i, (user, secret) in enumerate(users.items()):
         flags = ["-c"] if i == 0 else []
@@ -53,7 +53,7 @@ def test_acl_pins_each_kiosk_to_its_own_topics(make_broker, watch, frontend, tmp
 
 def make_certs(d: Path) -> tuple[Path, Path, Path, Path]:
     if not shutil.which("openssl"):
-        pytest.skip("openssl not installed")
+        missing("openssl")
 
     def run(*args: str) -> None:
         subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=d)

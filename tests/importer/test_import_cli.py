@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from audiofiles import make_wav, tree
+from real_tools import missing
 
 from kiosk.music.import_config import ImportConfig
 from kiosk.music.importer import Paths, run_import
@@ -125,7 +126,7 @@ def _free_port() -> int:
 def broker(tmp_path):
     exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     if not os.path.exists(exe):
-        pytest.skip("mosquitto not installed")
+        missing("mosquitto")
     port = _free_port()
     conf = tmp_path / "mosquitto.conf"
     # As root mosquitto would switch to user "mosquitto", who cannot read pytest's tmp dirs.

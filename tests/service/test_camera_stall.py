@@ -195,14 +195,15 @@ def check_stall(seen: dict, error_words: str) -> None:
     times = [seen["started"], *seen["watchdog"], seen["ended"]]
     gaps = [b - a for a, b in itertools.pairwise(times)]
     assert len(seen["watchdog"]) >= RUN_S / WATCHDOG_EVERY_S / 3, seen["watchdog"]
+    print(f"watchdog: {len(seen['watchdog'])} pings in {RUN_S} s, longest gap {max(gaps):.2f} s")
     assert max(gaps) < 1.5, f"watchdog starved for {max(gaps):.2f} s"
     # the music went on: tracks of 0.4 s kept advancing while the camera hung
     assert len(seen["tracks"]) >= 4, seen["tracks"]
     assert seen["status"].playlist == "background"
     # the fault was reported: status, fault event, systemd STATUS line
-    cam = seen["status"].camera
-    assert cam["ok"] is False and error_words in cam["error"], cam
-    assert seen["faults"] and seen["faults"][0]["ok"] is False
+    assert seen["status"].camera["ok"] is False
+    first = seen["faults"][0]
+    assert first["ok"] is False and error_words in first["message"], seen["faults"]
     assert any("camera: error" in m for m in seen["statuses"])
     assert seen["recovered"] is True  # reopened once it came back
     assert seen["rc"] == [0]
@@ -211,10 +212,14 @@ def check_stall(seen: dict, error_words: str) -> None:
 def test_opencv_grab_that_hangs_forever(tmp_path, notify, gate, monkeypatch):
     HangingCapture.gate = gate
     monkeypatch.setattr(opencv_cam.cv2, "VideoCapture", HangingCapture)
+    monkeypatch.setattr(opencv_cam, "_stuck", [])
     daemon, _ = setup_kiosk(tmp_path, "  backend: opencv\n  source: rtsp://192.0.2.1/dead-stream\n")
     seen = run_stalled(daemon, notify, gate)
     assert gate.entered >= 1
     check_stall(seen, "no frame within camera.read_timeout_s=0.3")
+    # reopened with back-off, but hung grab threads do not pile up past the cap
+    assert gate.entered <= opencv_cam.MAX_STUCK_GRABBERS
+    assert "still hung inside the camera driver" in seen["status"].camera["error"]
 
 
 def test_backend_read_that_hangs_forever(tmp_path, notify, gate, monkeypatch):

@@ -10,6 +10,7 @@ import subprocess
 import time
 
 import pytest
+from real_tools import missing
 from svc_helpers import free_port
 
 
@@ -19,7 +20,7 @@ def auth_broker(tmp_path):
     exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     passwd = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
     if not (os.path.exists(exe) and os.path.exists(passwd)):
-        pytest.skip("mosquitto not installed")
+        missing("mosquitto")
     pwfile = tmp_path / "passwd"
     subprocess.run([passwd, "-c", "-b", str(pwfile), "shop", "s3cret"], check=True)
     port = free_port()
