@@ -43,7 +43,7 @@ class CameraConfig(Section):
     read_timeout_s: float = Field(
         2.0,
         gt=0,
-        le=10,
+        le=5,
         description="A camera read that brings no frame within this many seconds (a stalled "
         "stream, a hung driver) is a camera fault: the music goes on and the camera is "
         "reopened with back-off. The daemon loop waits at most about this long, so keep it "

@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 # Extra wait over read_timeout_s, so a backend that enforces the same deadline itself
 # (OpenCVCamera) reports its own, more precise error first.
-READ_MARGIN_S = 0.5
+READ_MARGIN_S = 0.25
 CLOSE_WAIT_S = 1.0  # OpenCVCamera.close waits 0.5 s for its grab thread
 
 
