@@ -21,6 +21,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -34,6 +35,9 @@ from kiosk.service.logs import fields
 from kiosk.service.notify import Notifier
 
 log = logging.getLogger(__name__)
+
+
+LOOP_ERROR_LOG_EVERY_S = 60.0
 
 
 class StartupError(Exception):
@@ -177,6 +181,8 @@ class Daemon:
         self._stop = False
         self._reload = False
         self._camera: Any = None
+        self.loop_errors: dict[str, int] = {}  # loop step -> exceptions survived
+        self._loop_error_log_at: dict[str, float] = {}
         self._hung_camera: Any = None  # a closed camera whose worker is still stuck in a call
         self._pipeline: Any = None
         self._retry_at = 0.0
@@ -480,26 +486,26 @@ class Daemon:
         end = now + self.duration_s if self.duration_s is not None else None
         while not self._stop:
             if self._reload:
-                self._handle_hup(core)
+                self._step("reload", self._handle_hup, core)
             if core.generation != generation:
                 generation = core.generation
-                seen = self._apply_reload(core, seen)
+                seen = self._step("apply reload", self._apply_reload, core, seen) or seen
                 svc = self.loaded.config.service
             now = self.clock.monotonic()
             if end is not None and now >= end:
                 break
             if now >= next_sample:
-                self._sample(core)
+                self._step("sample", self._sample, core)
                 interval = self.loaded.config.camera.interval_s
                 next_sample += interval
                 if next_sample <= now:  # fell behind (slow camera): don't burst
                     next_sample = now + interval
-                self.notifier.status(self._status_text(core))
+                self._step("status", lambda: self.notifier.status(self._status_text(core)))
             if now >= next_poll:
-                core.poll()
+                self._step("poll", core.poll)
                 next_poll = now + svc.poll_interval_s
             if now >= next_refresh:
-                core.refresh_library()
+                self._step("library refresh", core.refresh_library)
                 next_refresh = now + svc.library_refresh_s
             if wd is not None and now >= next_wd:
                 self.notifier.watchdog()
@@ -515,6 +521,19 @@ class Daemon:
         self._stop_mqtt()
         core.shutdown(svc.stop_fade_s)
         return 0
+
+    def _step(self, what: str, fn: Callable[..., Any], *args: Any) -> Any:
+        """One step of the loop. An exception is logged (once a minute per step), counted in
+        ``loop_errors`` and survived: the loop must go on feeding the music and the watchdog."""
+        try:
+            return fn(*args)
+        except Exception:
+            n = self.loop_errors[what] = self.loop_errors.get(what, 0) + 1
+            now = time.monotonic()
+            if now >= self._loop_error_log_at.get(what, 0.0):
+                self._loop_error_log_at[what] = now + LOOP_ERROR_LOG_EVERY_S
+                log.exception("daemon loop: %s failed (%d time(s)); carrying on", what, n)
+            return None
 
     def _status_text(self, core: Core) -> str:
         st = core.status()

@@ -249,3 +249,42 @@ def test_backend_read_that_hangs_forever(tmp_path, notify, gate, monkeypatch):
     # one hung call, one thread: no new camera is opened while the old one is stuck
     assert gate.entered == 1
     assert len([t for t in opens if t < seen["ended"]]) == 1
+
+
+def test_slow_open_is_waited_for_in_the_background(tmp_path, notify, monkeypatch):
+    """An RTSP camera may take seconds to connect: no fault meanwhile, the loop runs on."""
+    import cv2
+
+    (tmp_path / "frames").mkdir()
+    cv2.imwrite(str(tmp_path / "frames" / "a.png"), photo())
+    real_open = FolderCamera.open
+
+    def slow_open(self):
+        if self._images is None:  # FolderCamera.read calls open() every time
+            time.sleep(1.2)  # 4 read timeouts, within open_timeout_s
+        real_open(self)
+
+    monkeypatch.setattr(FolderCamera, "open", slow_open)
+    daemon, _ = setup_kiosk(tmp_path, "  backend: folder\n  source: frames\n")
+    rc: list[int] = []
+    t = threading.Thread(target=lambda: rc.append(daemon.run()), daemon=True)
+    t.start()
+    while daemon.core is None:
+        time.sleep(0.01)
+    faults: list = []
+    samples: list = []
+    daemon.core.events.subscribe(faults.append, {"fault"})
+    daemon.core.events.subscribe(samples.append, {"sample"})
+    started = time.monotonic()
+    deadline = started + 10
+    while time.monotonic() < deadline and not samples:
+        time.sleep(0.02)
+    first_sample_after = time.monotonic() - started
+    daemon.request_stop()
+    t.join(15)
+    assert rc == [0]
+    assert samples, "the camera never delivered"
+    assert first_sample_after >= 1.0  # it really was waiting for the open
+    assert not [f for f in faults if f.data["component"] == "camera"]
+    times = [started, *notify.watchdog_times(started)]
+    assert max(b - a for a, b in itertools.pairwise(times)) < 1.0

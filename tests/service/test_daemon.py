@@ -243,3 +243,38 @@ def test_missing_models_exit_2_with_the_path(tmp_path, capsys):
     daemon = Daemon(load_config(cfg), make_player=lambda *a: FakePlayer())
     assert daemon.run() == 2
     assert "face_detection_full_range.tflite" in capsys.readouterr().err
+
+
+def test_a_failing_loop_step_is_survived_and_logged_once(
+    tmp_path, notify_socket, monkeypatch, caplog
+):
+    """A bug in one step (here: the core refuses samples) must not end the loop."""
+    monkeypatch.setenv("WATCHDOG_USEC", "200000")
+    player = FakePlayer()
+    daemon = make_daemon(
+        tmp_path, "camera:\n  interval_s: 0.05\nservice:\n  poll_interval_s: 0.05\n", player
+    )
+    t, rc = start_in_thread(daemon)
+    messages(notify_socket, "READY=1")
+    real_add = daemon.core.add_sample
+    calls: list[int] = []
+
+    def flaky_add(faces, ms=0.0):
+        calls.append(1)
+        if len(calls) <= 5:
+            raise RuntimeError("bug in add_sample")
+        return real_add(faces, ms)
+
+    monkeypatch.setattr(daemon.core, "add_sample", flaky_add)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and len(calls) < 8:
+        time.sleep(0.02)
+    got = messages(notify_socket, "WATCHDOG=1", 5)  # still fed after the failures
+    daemon.request_stop()
+    t.join(10)
+    assert rc == [0]
+    assert len(calls) >= 8  # samples went on after the 5 failures
+    assert daemon.loop_errors == {"sample": 5}
+    logged = [r for r in caplog.records if "sample failed" in r.getMessage()]
+    assert len(logged) == 1 and logged[0].exc_info  # once, with the traceback
+    assert any("WATCHDOG=1" in m for m in got)
