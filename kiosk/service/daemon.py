@@ -4,9 +4,10 @@ One thread does everything time-critical in order; libvlc plays on its own threa
 the MQTT front end calls into the thread-safe core. Between samples the loop sleeps on an
 event that the signal handlers set, so SIGTERM/SIGHUP are handled within milliseconds.
 
-Camera faults never stop the music: the camera is closed, a fault is reported, and it is
-reopened after an exponential back-off (``service.camera_retry_initial_s`` doubling up to
-``camera_retry_max_s``). A live source that ends (EndOfStream) is treated the same way.
+Camera faults never stop the music (``camera_feed.py``): every camera call has a deadline,
+a fault is reported and the camera reopened with back-off. No loop step can end the loop:
+an exception is logged, counted and survived, so the watchdog keeps being fed only while
+the loop itself runs. Start-up failures are one line and exit 2 (``startup.py``).
 
 ``--simulate`` runs the same core on a simulated clock: no sleeping, the clock advances by
 ``camera.interval_s`` per sample, the source plays once, and switches are printed as JSON
@@ -29,19 +30,17 @@ from typing import Any, TextIO
 
 from kiosk.api import Event
 from kiosk.config import LoadedConfig
+from kiosk.service.camera_feed import CameraFeed, CameraStartError
 from kiosk.service.clock import Clock, RealClock, SimClock
 from kiosk.service.core import Core
 from kiosk.service.logs import fields
 from kiosk.service.notify import Notifier
+from kiosk.service.startup import StartupError, player_config, startup_failed
 
 log = logging.getLogger(__name__)
 
 
 LOOP_ERROR_LOG_EVERY_S = 60.0
-
-
-class StartupError(Exception):
-    """The daemon cannot start (bad models, bad music root...); exit code 2."""
 
 
 def state_dir(loaded: LoadedConfig) -> Path:
@@ -86,29 +85,6 @@ def _pipeline(loaded: LoadedConfig) -> Any:
         return Pipeline.from_config(loaded)
     except (ModelError, RuntimeUnavailable) as exc:
         raise StartupError(str(exc)) from None
-
-
-def player_config(loaded: LoadedConfig, backend: str | None) -> Any:
-    """The player section, with ``--player`` applied and validated like the file's keys."""
-    from pydantic import ValidationError
-
-    pcfg = loaded.config.player
-    if backend is None:
-        return pcfg
-    try:
-        # model_copy(update=...) would skip validation and run VLC for any unknown name.
-        return type(pcfg).model_validate({**pcfg.model_dump(), "backend": backend})
-    except ValidationError:
-        choices = ", ".join(_player_backends())
-        raise StartupError(f"--player {backend!r}: unknown player backend; use {choices}") from None
-
-
-def _player_backends() -> list[str]:
-    from typing import get_args
-
-    from kiosk.music.config import PlayerConfig
-
-    return list(get_args(PlayerConfig.model_fields["backend"].annotation))
 
 
 def _create_player(loaded: LoadedConfig, backend: str | None, core: Core) -> Any:
@@ -180,13 +156,10 @@ class Daemon:
         self._wake = threading.Event()
         self._stop = False
         self._reload = False
-        self._camera: Any = None
+        self.camera = CameraFeed(lambda: self.loaded, self.clock, simulate)
         self.loop_errors: dict[str, int] = {}  # loop step -> exceptions survived
         self._loop_error_log_at: dict[str, float] = {}
-        self._hung_camera: Any = None  # a closed camera whose worker is still stuck in a call
         self._pipeline: Any = None
-        self._retry_at = 0.0
-        self._backoff = loaded.config.service.camera_retry_initial_s
         self._first_sample_logged = False
         self._t0 = self.clock.monotonic()
         self.core: Core | None = None
@@ -257,85 +230,17 @@ class Daemon:
 
     # -- camera -----------------------------------------------------------------------------
 
-    def _open_camera(self) -> None:
-        """Build the camera and start opening it. Off simulation, every call to it runs on
-        its own thread with a deadline (``camera.read_timeout_s``), so a hung driver or a
-        stalled stream never holds up this loop, the music or the watchdog."""
-        from kiosk.camera.factory import open_camera
-        from kiosk.camera.guard import GuardedCamera
-
-        cam = open_camera(self.loaded)
-        if self.simulate:
-            cam.open()
-        else:
-            cfg = self.loaded.config.camera
-            cam = GuardedCamera(cam, cfg.read_timeout_s, cfg.open_timeout_s)
-        self._camera = cam
-        log.info("camera starting", extra=fields(camera=getattr(cam, "name", "?")))
-
-    def _close_camera(self) -> None:
-        if self._camera is not None:
-            try:
-                self._camera.close()
-            except Exception:
-                log.exception("camera close failed")
-            if getattr(self._camera, "stuck", False):
-                self._hung_camera = self._camera  # not reopened until it lets go
-        self._camera = None
-
-    def _camera_failed(self, core: Core, message: str) -> None:
-        self._close_camera()
-        now = self.clock.monotonic()
-        self._retry_at = now + self._backoff
-        log.warning("camera fault", extra=fields(error=message, retry_in_s=self._backoff))
-        core.camera_fault(message)
-        svc = self.loaded.config.service
-        self._backoff = min(self._backoff * 2, svc.camera_retry_max_s)
-
     def _sample(self, core: Core) -> bool:
         """One sample. False when a finite source ended in simulate mode."""
-        from kiosk.camera.base import CameraError, EndOfStream
-        from kiosk.camera.guard import CameraOpening
+        from kiosk.camera.base import EndOfStream
 
-        if self._camera is None:
-            if self.clock.monotonic() < self._retry_at:
-                return True
-            hung = self._hung_camera
-            if hung is not None and hung.stuck:
-                self._camera_failed(
-                    core,
-                    f"camera {hung.name}: a call has hung for {hung.stuck_for_s():.0f} s; "
-                    "reopening once it returns (replug the camera or restart the kiosk)",
-                )
-                return True
-            self._hung_camera = None
-            try:
-                self._open_camera()
-            except Exception as exc:  # CameraError, or a backend library failing oddly
-                if self.simulate:
-                    raise StartupError(f"camera: {exc}") from None
-                if not isinstance(exc, CameraError):
-                    log.exception("camera open failed unexpectedly")
-                self._camera_failed(core, str(exc))
-                return True
         try:
-            frame = self._camera.read()
-        except CameraOpening:
-            return True  # still within camera.open_timeout_s: no frame yet, no fault
-        except EndOfStream as exc:
-            if self.simulate:
-                return False
-            self._camera_failed(core, f"source ended: {exc}")
-            return True
-        except CameraError as exc:
-            if self.simulate:
-                log.warning("skipping frame", extra=fields(error=str(exc)))
-                return True
-            self._camera_failed(core, str(exc))
-            return True
-        except Exception as exc:  # a backend bug is a camera fault, not a silent shop
-            log.exception("camera read failed unexpectedly")
-            self._camera_failed(core, f"camera failed: {exc}")
+            frame = self.camera.read(core.camera_fault)
+        except EndOfStream:
+            return False  # simulation: the source has played
+        except CameraStartError as exc:
+            raise StartupError(str(exc)) from None
+        if frame is None:
             return True
         try:
             result = self._pipeline.process(frame)
@@ -345,7 +250,7 @@ class Daemon:
             return True
         finally:
             del frame  # privacy: no frame outlives its sample
-        self._backoff = self.loaded.config.service.camera_retry_initial_s
+        self.camera.delivered()
         core.camera_recovered()
         core.add_sample(result.faces, sum(result.timing_ms.values()))
         if not self._first_sample_logged:
@@ -367,9 +272,7 @@ class Daemon:
         self.loaded = core.loaded
         if now[0] != seen[0]:
             log.info("camera config changed; reopening")
-            self._close_camera()
-            self._retry_at = 0.0
-            self._backoff = cfg.service.camera_retry_initial_s
+            self.camera.reopen_now()
         if now[1] != seen[1]:
             try:
                 from kiosk.vision.pipeline import Pipeline
@@ -408,15 +311,15 @@ class Daemon:
         try:
             core = self._build()
         except Exception as exc:
-            return _startup_failed(exc)
+            return startup_failed(exc)
         self.core = core
         self._install_signals()
         try:
             return self._simulate(core) if self.simulate else self._serve(core)
         except StartupError as exc:
-            return _startup_failed(exc)
+            return startup_failed(exc)
         finally:
-            self._close_camera()
+            self.camera.close()
             try:
                 core.player.close()
             except Exception:
@@ -545,31 +448,6 @@ class Daemon:
         if st.override:
             playing += " (override)"
         return f"mood: {mood}, {st.faces} face(s); music: {playing}; camera: {cam}"
-
-
-# Start-up failures that a restart cannot fix: the config or the machine's set-up is wrong.
-_CONFIG_ERRORS: tuple[type[BaseException], ...] = (
-    StartupError,
-    PermissionError,
-    FileNotFoundError,
-    NotADirectoryError,
-    IsADirectoryError,
-)
-
-
-def _startup_failed(exc: BaseException) -> int:
-    """One line on stderr, never a traceback (that goes to the debug log)."""
-    from pydantic import ValidationError
-
-    from kiosk.config import ConfigError
-
-    log.debug("start-up failed", exc_info=exc)
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    if isinstance(exc, (*_CONFIG_ERRORS, ConfigError, ValidationError)):
-        print(f"kiosk: {text}", file=sys.stderr)
-        return 2
-    print(f"kiosk: start-up failed: {type(exc).__name__}: {text}", file=sys.stderr)
-    return 1
 
 
 def _process_age() -> float | None:
