@@ -196,7 +196,9 @@ def check_stall(seen: dict, error_words: str) -> None:
     gaps = [b - a for a, b in itertools.pairwise(times)]
     assert len(seen["watchdog"]) >= RUN_S / WATCHDOG_EVERY_S / 3, seen["watchdog"]
     print(f"watchdog: {len(seen['watchdog'])} pings in {RUN_S} s, longest gap {max(gaps):.2f} s")
-    assert max(gaps) < 1.5, f"watchdog starved for {max(gaps):.2f} s"
+    # Each faulty step costs about read_timeout_s (0.3) + margin + close; seen: < 1 s. The
+    # bound leaves room for a loaded CI machine and is still far from WatchdogSec.
+    assert max(gaps) < 2.5, f"watchdog starved for {max(gaps):.2f} s"
     # the music went on: tracks of 0.4 s kept advancing while the camera hung
     assert len(seen["tracks"]) >= 4, seen["tracks"]
     assert seen["status"].playlist == "background"
@@ -287,4 +289,4 @@ def test_slow_open_is_waited_for_in_the_background(tmp_path, notify, monkeypatch
     assert first_sample_after >= 1.0  # it really was waiting for the open
     assert not [f for f in faults if f.data["component"] == "camera"]
     times = [started, *notify.watchdog_times(started)]
-    assert max(b - a for a, b in itertools.pairwise(times)) < 1.0
+    assert max(b - a for a, b in itertools.pairwise(times)) < 1.5  # seen: ~0.3 s
