@@ -6,6 +6,9 @@ import os
 
 import numpy as np
 import pytest
+from real_tools import in_ci
+
+MISSING_TOOL_WORDS = ("not installed", "not available", "no such tool")
 
 # LiteRT logs one INFO line per interpreter to stderr; keep test output readable.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -32,3 +35,34 @@ def pipeline(default_loaded):
     from kiosk.vision.pipeline import Pipeline
 
     return Pipeline.from_config(default_loaded)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Under CI=true a skip for a missing tool fails, whoever wrote the skip.
+
+    Tests should call ``real_tools.require_tool``; this catches any ``pytest.skip(...)`` or
+    ``importorskip`` left elsewhere whose reason says something is not installed.
+    """
+    outcome = yield
+    report = outcome.get_result()
+    if in_ci() and report.skipped and call.excinfo is not None:
+        _fail_if_missing_tool(report, str(call.excinfo.value))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    """The same for a whole module skipped at import (``pytest.importorskip`` at the top)."""
+    outcome = yield
+    report = outcome.get_result()
+    if in_ci() and report.skipped:
+        longrepr = report.longrepr
+        reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+        _fail_if_missing_tool(report, reason)
+
+
+def _fail_if_missing_tool(report, reason: str) -> None:
+    text = reason.lower()
+    if any(word in text for word in MISSING_TOOL_WORDS) or "could not import" in text:
+        report.outcome = "failed"
+        report.longrepr = f"CI=true: a required tool is missing: {reason}"

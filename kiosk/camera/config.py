@@ -34,7 +34,20 @@ class CameraConfig(Section):
         True, description="folder/demo: start again after the last frame instead of stopping."
     )
     open_timeout_s: float = Field(
-        10.0, gt=0, le=300, description="Give up opening the camera after this many seconds."
+        10.0,
+        gt=0,
+        le=300,
+        description="Give up opening the camera after this many seconds. The open runs in "
+        "the background, so the music and the watchdog carry on meanwhile.",
+    )
+    read_timeout_s: float = Field(
+        2.0,
+        gt=0,
+        le=5,
+        description="A camera read that brings no frame within this many seconds (a stalled "
+        "stream, a hung driver) is a camera fault: the music goes on and the camera is "
+        "reopened with back-off. The daemon loop waits at most about this long, so keep it "
+        "well under the unit's WatchdogSec (30 s).",
     )
 
     @field_validator("source")

@@ -22,7 +22,9 @@ def open_camera(loaded: LoadedConfig) -> Camera:
     if cfg.backend == "opencv":
         from kiosk.camera.opencv_cam import OpenCVCamera
 
-        return OpenCVCamera(cfg.source, cfg.width, cfg.height, cfg.open_timeout_s)
+        return OpenCVCamera(
+            cfg.source, cfg.width, cfg.height, cfg.open_timeout_s, cfg.read_timeout_s
+        )
     if cfg.backend == "picamera2":
         from kiosk.camera.picam import PiCamera
 

@@ -28,7 +28,7 @@ The dominant mood is the distribution's top label and the confidence its share (
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -107,11 +107,6 @@ class MoodWindow:
     def reconfigure(self, cfg: MoodConfig) -> None:
         """Apply a new config; samples already collected are kept."""
         self.cfg = cfg
-
-    def reset(self) -> None:
-        self._samples.clear()
-        self._tracks.clear()
-        self._last_faces = 0
 
     @property
     def half_life_s(self) -> float:
@@ -209,9 +204,3 @@ def _probabilities(scores: Mapping[str, float]) -> dict[str, float] | None:
     if s <= 0:
         return None
     return {k: v / s for k, v in probs.items()}
-
-
-def dominant(dist: Mapping[str, float], labels: Iterable[str] = EMOTIONS) -> str | None:
-    """Top label of a distribution, or None when it is empty."""
-    items = [(k, dist[k]) for k in labels if k in dist]
-    return max(items, key=lambda kv: kv[1])[0] if items else None

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kiosk.music.config import PlayerConfig
-from kiosk.music.player import Clock, Fade, PlayerState
+from kiosk.music.player_types import Clock, Fade, PlayerState
 from kiosk.music.shuffle import PlayOrder
 from kiosk.music.tracks import Track
 

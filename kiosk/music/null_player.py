@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from kiosk.music.config import PlayerConfig
 from kiosk.music.decks import Deck, DeckPlayer
-from kiosk.music.player import Clock
+from kiosk.music.player_types import Clock
 from kiosk.music.tracks import Track
 
 

@@ -8,15 +8,19 @@ callbacks are used, because calling back into libvlc from its own event thread d
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import logging
 import os
+import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from kiosk.music.config import PlayerConfig
 from kiosk.music.decks import Deck, DeckPlayer
-from kiosk.music.player import Clock, PlayerError, default_wav_path
+from kiosk.music.player_types import Clock, PlayerError, default_wav_path
 from kiosk.music.tracks import Track
 
 log = logging.getLogger("kiosk.music.player")
@@ -40,8 +44,36 @@ def load_vlc() -> Any:
 
         vlc.libvlc_get_version()  # python-vlc imports without libvlc and fails on first use
     except Exception as exc:  # ImportError, OSError, NameError, AttributeError...
-        raise PlayerError(f"libvlc is not available ({exc}); {INSTALL_HINT}") from None
+        raise PlayerError(
+            f"player.backend: libvlc is not available ({exc}); {INSTALL_HINT}"
+        ) from None
     return vlc
+
+
+@contextlib.contextmanager
+def _stderr_captured() -> Iterator[list[str]]:
+    """Collect what C code (libvlc) writes to fd 2 meanwhile, as lines.
+
+    libvlc prints option errors straight to the process's stderr; the kiosk turns them into
+    its own one-line start-up error instead.
+    """
+    lines: list[str] = []
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no usable fd 2: nothing to capture
+        yield lines
+        return
+    with tempfile.TemporaryFile() as tmp:
+        try:
+            os.dup2(tmp.fileno(), 2)
+            yield lines
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            text = tmp.read(64 * 1024).decode("utf-8", "replace")
+            lines.extend(line.strip() for line in text.splitlines() if line.strip())
 
 
 def has_sound_output() -> bool:
@@ -72,7 +104,18 @@ def output_args(
         try:
             wav.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise PlayerError(f"cannot create the folder of player.wav_path {wav}: {exc}") from None
+            raise PlayerError(
+                f"player.wav_path: cannot create the folder of {wav} ({exc.strerror or exc}); "
+                "set it to a file in a writable folder"
+            ) from None
+        try:
+            with open(wav, "ab"):  # VLC would only fail later, track by track, in silence
+                pass
+        except OSError as exc:
+            raise PlayerError(
+                f"player.wav_path: {wav} is not writable ({exc.strerror or exc}); "
+                "set it to a writable file, or choose another player.aout"
+            ) from None
         return ["--aout=afile", f"--audiofile-file={wav}"], f"afile:{wav}"
     if aout == "alsa" and cfg.alsa_device:
         return ["--aout=alsa", f"--alsa-audio-device={cfg.alsa_device}"], f"alsa:{cfg.alsa_device}"
@@ -104,12 +147,17 @@ class VlcPlayer(DeckPlayer):
                 "(set player.aout to choose an output)",
                 self._out[len("afile:") :],
             )
-        instance = self._vlc.Instance([*BASE_ARGS, *args, *self.cfg.vlc_args])
+        with _stderr_captured() as said:
+            instance = self._vlc.Instance([*BASE_ARGS, *args, *self.cfg.vlc_args])
         if instance is None:
+            why = " ".join(line for line in said if not line.startswith("Try `vlc"))
             raise PlayerError(
-                f"libvlc refused the options {args + self.cfg.vlc_args}; check player.aout "
-                f"and player.vlc_args ({INSTALL_HINT})"
+                f"player.vlc_args: libvlc refused the options {self.cfg.vlc_args + args}"
+                + (f" ({why})" if why else "")
+                + "; fix or remove them (`vlc -H` lists the options), or check player.aout"
             )
+        if said:
+            print("\n".join(said), file=sys.stderr)  # nothing libvlc said is lost
         self._instance = instance
         self._mps = [instance.media_player_new() for _ in self._decks]
         log.info("VLC %s ready, output %s", self._vlc.libvlc_get_version().decode(), self._out)

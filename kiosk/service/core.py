@@ -79,7 +79,7 @@ class Core:
         self._replay_at = 0.0
         self._started_mono = self.clock.monotonic()
         self._camera: dict[str, Any] = {"ok": True, "error": None, "since": self.clock.time()}
-        # (date, plays) -> summary; set by kiosk.history.attach when the history is on.
+        # (date, plays) -> summary; set by kiosk.history.attach.attach when the history is on.
         self.reporter: Callable[[str | None, bool], dict[str, Any]] | None = None
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -190,14 +190,6 @@ class Core:
                 self.player.stop(fade_s)
             except Exception:
                 log.exception("player stop failed")
-
-    def camera_status(self) -> dict[str, Any]:
-        with self._lock:
-            return dict(self._camera)
-
-    def mood_state(self) -> MoodState:
-        with self._lock:
-            return self._state
 
     # -- KioskApi ---------------------------------------------------------------------------
 

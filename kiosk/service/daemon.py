@@ -4,9 +4,10 @@ One thread does everything time-critical in order; libvlc plays on its own threa
 the MQTT front end calls into the thread-safe core. Between samples the loop sleeps on an
 event that the signal handlers set, so SIGTERM/SIGHUP are handled within milliseconds.
 
-Camera faults never stop the music: the camera is closed, a fault is reported, and it is
-reopened after an exponential back-off (``service.camera_retry_initial_s`` doubling up to
-``camera_retry_max_s``). A live source that ends (EndOfStream) is treated the same way.
+Camera faults never stop the music (``camera_feed.py``): every camera call has a deadline,
+a fault is reported and the camera reopened with back-off. No loop step can end the loop:
+an exception is logged, counted and survived, so the watchdog keeps being fed only while
+the loop itself runs. Start-up failures are one line and exit 2 (``startup.py``).
 
 ``--simulate`` runs the same core on a simulated clock: no sleeping, the clock advances by
 ``camera.interval_s`` per sample, the source plays once, and switches are printed as JSON
@@ -21,6 +22,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -29,16 +31,17 @@ from typing import Any, TextIO
 from kiosk.api import Event
 from kiosk.config import LoadedConfig
 from kiosk.paths import state_dir
+from kiosk.service.camera_feed import CameraFeed, CameraStartError
 from kiosk.service.clock import Clock, RealClock, SimClock
 from kiosk.service.core import Core
 from kiosk.service.logs import fields
 from kiosk.service.notify import Notifier
+from kiosk.service.startup import StartupError, player_config, startup_failed
 
 log = logging.getLogger(__name__)
 
 
-class StartupError(Exception):
-    """The daemon cannot start (bad models, bad music root...); exit code 2."""
+LOOP_ERROR_LOG_EVERY_S = 60.0
 
 
 def music_root(loaded: LoadedConfig) -> Path:
@@ -76,20 +79,21 @@ def _pipeline(loaded: LoadedConfig) -> Any:
 
 def _create_player(loaded: LoadedConfig, backend: str | None, core: Core) -> Any:
     try:
-        from kiosk.music.player import create_player
+        from kiosk.music.player import PlayerError, create_player
     except ImportError as exc:
         raise StartupError(f"the music player cannot load: {exc}") from None
 
-    pcfg = loaded.config.player
-    if backend is not None:
-        pcfg = pcfg.model_copy(update={"backend": backend})
-    return create_player(
-        pcfg,
-        on_track=core.player_track_callback,
-        on_error=core.player_error_callback,
-        clock=core.clock.monotonic,
-        base_dir=loaded.base_dir,
-    )
+    pcfg = player_config(loaded, backend)
+    try:
+        return create_player(
+            pcfg,
+            on_track=core.player_track_callback,
+            on_error=core.player_error_callback,
+            clock=core.clock.monotonic,
+            base_dir=loaded.base_dir,
+        )
+    except PlayerError as exc:
+        raise StartupError(str(exc)) from None
 
 
 def _library(loaded: LoadedConfig, required: bool) -> Any | None:
@@ -148,10 +152,10 @@ class Daemon:
         self._wake = threading.Event()
         self._stop = False
         self._reload = False
-        self._camera: Any = None
+        self.camera = CameraFeed(lambda: self.loaded, self.clock, simulate)
+        self.loop_errors: dict[str, int] = {}  # loop step -> exceptions survived
+        self._loop_error_log_at: dict[str, float] = {}
         self._pipeline: Any = None
-        self._retry_at = 0.0
-        self._backoff = loaded.config.service.camera_retry_initial_s
         self._first_sample_logged = False
         self._t0 = self.clock.monotonic()
         self.core: Core | None = None
@@ -183,6 +187,7 @@ class Daemon:
     # -- setup ------------------------------------------------------------------------------
 
     def _build(self) -> Core:
+        player_config(self.loaded, self.player_backend)  # a bad --player fails before models load
         if self.demo:
             self.loaded = with_demo_music(self.loaded)
         self._pipeline = self._make_pipeline(self.loaded)
@@ -249,63 +254,17 @@ class Daemon:
 
     # -- camera -----------------------------------------------------------------------------
 
-    def _open_camera(self) -> None:
-        from kiosk.camera.factory import open_camera
-
-        cam = open_camera(self.loaded)
-        cam.open()
-        self._camera = cam
-        log.info("camera open", extra=fields(camera=getattr(cam, "name", "?")))
-
-    def _close_camera(self) -> None:
-        if self._camera is not None:
-            try:
-                self._camera.close()
-            except Exception:
-                log.exception("camera close failed")
-        self._camera = None
-
-    def _camera_failed(self, core: Core, message: str) -> None:
-        self._close_camera()
-        now = self.clock.monotonic()
-        self._retry_at = now + self._backoff
-        log.warning("camera fault", extra=fields(error=message, retry_in_s=self._backoff))
-        core.camera_fault(message)
-        svc = self.loaded.config.service
-        self._backoff = min(self._backoff * 2, svc.camera_retry_max_s)
-
     def _sample(self, core: Core) -> bool:
         """One sample. False when a finite source ended in simulate mode."""
-        from kiosk.camera.base import CameraError, EndOfStream
+        from kiosk.camera.base import EndOfStream
 
-        if self._camera is None:
-            if self.clock.monotonic() < self._retry_at:
-                return True
-            try:
-                self._open_camera()
-            except Exception as exc:  # CameraError, or a backend library failing oddly
-                if self.simulate:
-                    raise StartupError(f"camera: {exc}") from None
-                if not isinstance(exc, CameraError):
-                    log.exception("camera open failed unexpectedly")
-                self._camera_failed(core, str(exc))
-                return True
         try:
-            frame = self._camera.read()
-        except EndOfStream as exc:
-            if self.simulate:
-                return False
-            self._camera_failed(core, f"source ended: {exc}")
-            return True
-        except CameraError as exc:
-            if self.simulate:
-                log.warning("skipping frame", extra=fields(error=str(exc)))
-                return True
-            self._camera_failed(core, str(exc))
-            return True
-        except Exception as exc:  # a backend bug is a camera fault, not a silent shop
-            log.exception("camera read failed unexpectedly")
-            self._camera_failed(core, f"camera failed: {exc}")
+            frame = self.camera.read(core.camera_fault)
+        except EndOfStream:
+            return False  # simulation: the source has played
+        except CameraStartError as exc:
+            raise StartupError(str(exc)) from None
+        if frame is None:
             return True
         try:
             result = self._pipeline.process(frame)
@@ -315,7 +274,7 @@ class Daemon:
             return True
         finally:
             del frame  # privacy: no frame outlives its sample
-        self._backoff = self.loaded.config.service.camera_retry_initial_s
+        self.camera.delivered()
         core.camera_recovered()
         core.add_sample(result.faces, sum(result.timing_ms.values()))
         if not self._first_sample_logged:
@@ -337,9 +296,7 @@ class Daemon:
         self.loaded = core.loaded
         if now[0] != seen[0]:
             log.info("camera config changed; reopening")
-            self._close_camera()
-            self._retry_at = 0.0
-            self._backoff = cfg.service.camera_retry_initial_s
+            self.camera.reopen_now()
         if now[1] != seen[1]:
             try:
                 from kiosk.vision.pipeline import Pipeline
@@ -374,23 +331,23 @@ class Daemon:
     # -- loops ------------------------------------------------------------------------------
 
     def run(self) -> int:
+        """Exit code: 0 stopped, 2 bad config or set-up (one line on stderr: systemd's
+        RestartPreventExitStatus=2 stops restarting), 1 any other start-up failure."""
         try:
             core = self._build()
-        except StartupError as exc:
-            print(f"kiosk: {exc}", file=sys.stderr)
-            return 2
+        except Exception as exc:
+            return startup_failed(exc)
         self.core = core
         self._install_signals()
         history = _attach_history(core, self.loaded) if self._record else None
         try:
             return self._simulate(core) if self.simulate else self._serve(core)
         except StartupError as exc:
-            print(f"kiosk: {exc}", file=sys.stderr)
-            return 2
+            return startup_failed(exc)
         finally:
             if history is not None:
                 history.close()  # commits the last rows
-            self._close_camera()
+            self.camera.close()
             try:
                 core.player.close()
             except Exception:
@@ -460,26 +417,26 @@ class Daemon:
         end = now + self.duration_s if self.duration_s is not None else None
         while not self._stop:
             if self._reload:
-                self._handle_hup(core)
+                self._step("reload", self._handle_hup, core)
             if core.generation != generation:
                 generation = core.generation
-                seen = self._apply_reload(core, seen)
+                seen = self._step("apply reload", self._apply_reload, core, seen) or seen
                 svc = self.loaded.config.service
             now = self.clock.monotonic()
             if end is not None and now >= end:
                 break
             if now >= next_sample:
-                self._sample(core)
+                self._step("sample", self._sample, core)
                 interval = self.loaded.config.camera.interval_s
                 next_sample += interval
                 if next_sample <= now:  # fell behind (slow camera): don't burst
                     next_sample = now + interval
-                self.notifier.status(self._status_text(core))
+                self._step("status", lambda: self.notifier.status(self._status_text(core)))
             if now >= next_poll:
-                core.poll()
+                self._step("poll", core.poll)
                 next_poll = now + svc.poll_interval_s
             if now >= next_refresh:
-                core.refresh_library()
+                self._step("library refresh", core.refresh_library)
                 next_refresh = now + svc.library_refresh_s
             if wd is not None and now >= next_wd:
                 self.notifier.watchdog()
@@ -496,6 +453,19 @@ class Daemon:
         core.shutdown(svc.stop_fade_s)
         return 0
 
+    def _step(self, what: str, fn: Callable[..., Any], *args: Any) -> Any:
+        """One step of the loop. An exception is logged (once a minute per step), counted in
+        ``loop_errors`` and survived: the loop must go on feeding the music and the watchdog."""
+        try:
+            return fn(*args)
+        except Exception:
+            n = self.loop_errors[what] = self.loop_errors.get(what, 0) + 1
+            now = time.monotonic()
+            if now >= self._loop_error_log_at.get(what, 0.0):
+                self._loop_error_log_at[what] = now + LOOP_ERROR_LOG_EVERY_S
+                log.exception("daemon loop: %s failed (%d time(s)); carrying on", what, n)
+            return None
+
     def _status_text(self, core: Core) -> str:
         st = core.status()
         mood = f"{st.mood} {st.confidence:.0%}" if st.mood else "no audience"
@@ -511,7 +481,7 @@ class Daemon:
 def _attach_history(core: Core, loaded: LoadedConfig) -> Any:
     """The history recorder (kiosk.history), or None when it is off or cannot start."""
     try:
-        from kiosk.history import attach
+        from kiosk.history.attach import attach
 
         return attach(core, loaded, state_dir(loaded))
     except Exception:  # the music must play without its memory

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 
 log = logging.getLogger(__name__)
 
+SEND_TIMEOUT_S = 0.5
+
 
 class Notifier:
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
@@ -41,6 +43,8 @@ class Notifier:
         try:
             if self._sock is None:
                 self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+                # A full receive queue (systemd busy) must not stall the daemon loop.
+                self._sock.settimeout(SEND_TIMEOUT_S)
                 self._sock.connect(self._address)
             self._sock.sendall(payload)
             self._failed = False

@@ -9,9 +9,9 @@ import subprocess
 import time
 from pathlib import Path
 
-import pytest
 from broker import free_port, password_file
 from comms_helpers import FakeApi, wait_until
+from real_tools import missing
 
 ACL = Path(__file__).resolve().parents[2] / "docs" / "mosquitto" / "kiosk.acl"
 
@@ -59,7 +59,7 @@ def test_acl_pins_each_kiosk_to_its_own_topics(make_broker, watch, frontend, tmp
 
 def make_certs(d: Path) -> tuple[Path, Path, Path, Path]:
     if not shutil.which("openssl"):
-        pytest.skip("openssl not installed")
+        missing("openssl")
 
     def run(*args: str) -> None:
         subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=d)

@@ -74,7 +74,7 @@ def test_core_records_the_arm_in_the_history(tmp_path):
     from history_helpers import Face, SilentPlayer
 
     from kiosk.config import load_config
-    from kiosk.history import attach
+    from kiosk.history.attach import attach
     from kiosk.service.clock import SimClock
     from kiosk.service.core import Core
 

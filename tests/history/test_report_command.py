@@ -12,7 +12,7 @@ from history_helpers import Face, SilentPlayer
 
 from kiosk.comms.commands import Dispatcher
 from kiosk.config import KioskConfig, LoadedConfig, parse_config
-from kiosk.history import attach
+from kiosk.history.attach import attach
 from kiosk.service.clock import SimClock
 from kiosk.service.core import Core
 

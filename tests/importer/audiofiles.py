@@ -9,7 +9,7 @@ import subprocess
 import wave
 from pathlib import Path
 
-import pytest
+from real_tools import missing
 
 
 def make_wav(path: Path, seconds: float = 0.5, rate: int = 8000, freq: float = 440.0) -> Path:
@@ -37,7 +37,7 @@ def make_mp3(path: Path, frames: int = 40) -> Path:
 def make_sox(path: Path, seconds: float = 0.5) -> Path:
     """OGG/FLAC through sox (CI installs it); skips the test without it."""
     if shutil.which("sox") is None:
-        pytest.skip("sox not installed")
+        missing("sox")
     path.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run(
         ["sox", "-q", "-n", "-r", "16000", str(path), "synth", str(seconds), "sine", "440"],

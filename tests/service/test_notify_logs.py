@@ -50,6 +50,36 @@ def test_abstract_socket():
         server.close()
 
 
+def test_a_receiver_that_stops_reading_never_blocks_the_sender(tmp_path, monkeypatch):
+    """systemd busy: its queue fills up; the daemon loop must not hang on sd_notify."""
+    import threading
+    import time
+
+    import kiosk.service.notify as notify
+
+    monkeypatch.setattr(notify, "SEND_TIMEOUT_S", 0.05)
+    path = str(tmp_path / "full.sock")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    server.bind(path)  # never reads
+    n = Notifier({"NOTIFY_SOCKET": path})
+    results: list[bool] = []
+    worst: list[float] = [0.0]
+
+    def send_many():
+        while len(results) < 20000 and results.count(False) < 5:  # until the queue is full
+            t0 = time.monotonic()
+            results.append(n.watchdog())
+            worst[0] = max(worst[0], time.monotonic() - t0)
+
+    t = threading.Thread(target=send_many, daemon=True)
+    t.start()
+    t.join(10)
+    server.close()
+    assert not t.is_alive(), "sd_notify blocked on a full socket"
+    assert results[0] is True and False in results  # the queue did fill up
+    assert worst[0] < 1.0
+
+
 def test_dead_socket_is_not_fatal(tmp_path, caplog):
     n = Notifier({"NOTIFY_SOCKET": str(tmp_path / "gone.sock")})
     with caplog.at_level(logging.WARNING):

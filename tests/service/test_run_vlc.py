@@ -14,10 +14,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from real_tools import require_libvlc
 
 from kiosk.camera.compose import background
 
-pytest.importorskip("vlc")
+
+@pytest.fixture(autouse=True)
+def _libvlc():
+    require_libvlc()
+
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 

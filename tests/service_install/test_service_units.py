@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+from real_tools import require_tool
 
 SYSTEMD = Path(__file__).resolve().parents[2] / "systemd"
 MAX_EXPOSURE = 3.0
-analyze = shutil.which("systemd-analyze")
-needs_analyze = pytest.mark.skipif(analyze is None, reason="systemd-analyze not installed")
+
+
+@pytest.fixture(scope="module")
+def analyze() -> str:
+    return require_tool("systemd-analyze")
 
 
 def unit_settings(path: Path) -> dict[str, list[str]]:
@@ -27,7 +30,7 @@ def unit_settings(path: Path) -> dict[str, list[str]]:
     return settings
 
 
-def exposure(unit: Path) -> float:
+def exposure(analyze: str, unit: Path) -> float:
     out = subprocess.run(
         [analyze, "security", "--offline=yes", "--no-pager", str(unit)],
         capture_output=True,
@@ -39,39 +42,77 @@ def exposure(unit: Path) -> float:
     return float(m.group(1))
 
 
-@needs_analyze
-@pytest.mark.parametrize("name", ["kiosk.service", "kiosk-import@.service"])
-def test_security_exposure(name):
-    score = exposure(SYSTEMD / name)
-    assert score <= MAX_EXPOSURE, f"{name}: exposure {score} > {MAX_EXPOSURE}"
+def verify_problems(analyze: str, unit: Path) -> list[str]:
+    """Every line of `systemd-analyze verify` about ``unit``; a warning counts as a failure.
+
+    verify only warns (exit 0) on unknown keys or bad values and then ignores the line, so a
+    typo silently drops a protection. Lines about other units are not ours: without systemd
+    as PID 1 (containers) verify cannot load some system units.
+    """
+    out = subprocess.run(
+        [analyze, "verify", "--man=no", str(unit)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    lines = [ln.strip() for ln in (out.stdout + out.stderr).splitlines() if ln.strip()]
+    problems = [
+        ln
+        for ln in lines
+        if unit.name in ln and not ("Failed to" in ln and "dev-sda1.device" in ln)
+    ]
+    if out.returncode != 0 and not problems:
+        problems = [ln for ln in lines if "Failed to" not in ln] or problems
+        if not problems and not lines:
+            problems = [f"verify exited {out.returncode} without saying why"]
+    return problems
 
 
-@needs_analyze
-def test_units_verify(tmp_path):
-    """`systemd-analyze verify` on copies whose ExecStart points at an existing program.
+def verifiable_copy(tmp_path: Path, name: str, as_name: str, edit=None) -> Path:
+    """A copy whose ExecStart points at an existing program.
 
     verify also checks that ExecStart= exists, and /opt/kiosk/venv is not installed here.
     Everything else (keys, values, dependencies) is checked as shipped.
     """
-    for name, as_name in [
-        ("kiosk.service", "kiosk.service"),
-        ("kiosk-import@.service", "kiosk-import@sda1.service"),
-    ]:
-        text = (SYSTEMD / name).read_text().replace("/opt/kiosk/venv/bin/kiosk", "/bin/true")
-        (tmp_path / as_name).write_text(text)
-        out = subprocess.run(
-            [analyze, "verify", "--man=no", str(tmp_path / as_name)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        problems = [
-            line
-            for line in (out.stdout + out.stderr).splitlines()
-            # Without systemd as PID 1 (containers) verify cannot load some system units.
-            if line.strip() and "Failed to" not in line and "dev-sda1.device" not in line
-        ]
-        assert out.returncode == 0 or not problems, "\n".join(problems)
+    text = (SYSTEMD / name).read_text().replace("/opt/kiosk/venv/bin/kiosk", "/bin/true")
+    if edit is not None:
+        text = edit(text)
+    d = tmp_path / as_name.replace("@", "_").replace(".", "_")
+    d.mkdir()
+    (d / as_name).write_text(text)
+    return d / as_name
+
+
+@pytest.mark.parametrize("name", ["kiosk.service", "kiosk-import@.service"])
+def test_security_exposure(analyze, name):
+    score = exposure(analyze, SYSTEMD / name)
+    assert score <= MAX_EXPOSURE, f"{name}: exposure {score} > {MAX_EXPOSURE}"
+
+
+@pytest.mark.parametrize(
+    ("name", "as_name"),
+    [("kiosk.service", "kiosk.service"), ("kiosk-import@.service", "kiosk-import@sda1.service")],
+)
+def test_units_verify_without_any_warning(analyze, tmp_path, name, as_name):
+    problems = verify_problems(analyze, verifiable_copy(tmp_path, name, as_name))
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize(
+    ("good", "bad"),
+    [
+        ("MemoryDenyWriteExecute=yes", "MemoryDenyWriteExecutee=yes"),  # unknown key
+        ("SystemCallFilter=@system-service", "SystemCallFilter=@no-such-set"),  # bad value
+        ("Restart=on-failure", "Restart=sometimes"),
+    ],
+)
+def test_verify_catches_a_broken_unit(analyze, tmp_path, good, bad):
+    """The check above must go red for units that systemd accepts with only a warning."""
+    assert good in (SYSTEMD / "kiosk.service").read_text()
+    broken = verifiable_copy(
+        tmp_path, "kiosk.service", "kiosk.service", lambda t: t.replace(good, bad)
+    )
+    assert verify_problems(analyze, broken), f"{bad} passed verify"
 
 
 def test_daemon_unit_contract():
@@ -79,6 +120,8 @@ def test_daemon_unit_contract():
     assert s["Type"] == ["notify"] and s["NotifyAccess"] == ["main"]
     assert int(s["WatchdogSec"][0]) >= 10
     assert s["Restart"] == ["on-failure"] and s["RestartSec"]
+    # `kiosk run` exits 2 for a bad config or set-up: restarting cannot fix that.
+    assert s["RestartPreventExitStatus"] == ["2"]
     assert s["StartLimitBurst"] and s["StartLimitIntervalSec"]
     assert s["User"] == ["kiosk"]
     assert set(s["SupplementaryGroups"][0].split()) == {"video", "audio", "render"}
