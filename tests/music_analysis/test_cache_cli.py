@@ -1,0 +1,155 @@
+"""Content-keyed cache, `kiosk music analyze` output and exit codes, the background worker."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+from audio_synth import music_like, sine, write_wav
+
+from kiosk.cli import main
+from kiosk.music.analysis import service
+from kiosk.music.analysis.mood_model import DEFAULT_MODEL, ModelError, MoodModel
+from kiosk.music.analysis.service import AnalysisWorker, Analyzer
+
+KEYS = {"path", "duration_s", "lufs", "peak_db", "tempo_bpm", "valence", "arousal"}
+KEYS |= {"quadrant", "confidence"}
+
+
+@pytest.fixture
+def counting(monkeypatch):
+    """Counts real decodes (the analysis still runs)."""
+    calls = []
+    real = service.analyse
+
+    def wrapped(path, model):
+        calls.append(path)
+        return real(path, model)
+
+    monkeypatch.setattr(service, "analyse", wrapped)
+    return calls
+
+
+def test_cache_hit_on_rename_and_restart_miss_on_change(tmp_path, counting):
+    state = tmp_path / "state"
+    p = write_wav(tmp_path / "a.wav", music_like(8))
+    an = Analyzer(state)
+    first = an.analyse_path(p)
+    assert len(counting) == 1
+    assert an.analyse_path(p) == first and len(counting) == 1
+    an.close()
+    renamed = p.rename(tmp_path / "renamed.wav")
+    an = Analyzer(state)  # a restart
+    again = an.analyse_path(renamed)
+    assert len(counting) == 1, "a renamed file must not be decoded again"
+    assert {**again, "path": first["path"]} == first
+    write_wav(renamed, sine(8, peak_db=-6))  # changed content
+    changed = an.analyse_path(renamed)
+    assert len(counting) == 2 and changed["lufs"] != first["lufs"]
+    an.close()
+
+
+def test_cache_survives_a_garbage_row(tmp_path, counting):
+    import sqlite3
+
+    state = tmp_path / "s"
+    p = write_wav(tmp_path / "a.wav", music_like(5))
+    Analyzer(state).analyse_path(p)
+    db = sqlite3.connect(state / service.CACHE_FILE)
+    with db:
+        db.execute("UPDATE results SET result = 'not json{'")
+    db.close()
+    r = Analyzer(state).analyse_path(p)
+    assert "lufs" in r and len(counting) == 2
+
+
+def test_cli_json_lines_errors_and_exit_code(tmp_path, capsys, monkeypatch, ffmpeg):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("STATE_DIRECTORY", raising=False)
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    write_wav(lib / "good.wav", music_like(6))
+    (lib / "empty.mp3").write_bytes(b"")
+    (lib / "junk.flac").write_bytes(os.urandom(4000))
+    (lib / "notes.txt").write_text("not audio, not listed")
+    weird = os.fsencode(lib) + b"/caf\xe9-\xff.wav"  # Latin-1 bytes: not UTF-8
+    write_wav(Path(os.fsdecode(weird)), sine(4))
+    write_wav(lib / "音楽 ünï.wav", sine(4))
+    rc = main(["music", "analyze", "--json", str(lib), str(tmp_path / "missing.ogg")])
+    out = capsys.readouterr().out.splitlines()
+    rows = [json.loads(line) for line in out]
+    assert rc == 1
+    assert len(rows) == 6
+    by = {Path(r["path"]).name: r for r in rows}
+    assert set(by["good.wav"]) == KEYS
+    assert set(by["empty.mp3"]) == {"path", "error"}
+    assert set(by["junk.flac"]) == {"path", "error"}
+    assert set(by["missing.ogg"]) == {"path", "error"}
+    assert by["音楽 ünï.wav"]["lufs"] is not None
+    assert any("\ufffd" in name for name in by)  # the undecodable name, shown, not lost
+    assert re.fullmatch(r"Q[1-4]", by["good.wav"]["quadrant"])
+
+
+def test_cli_all_good_exits_0_and_prints_text(tmp_path, capsys):
+    p = write_wav(tmp_path / "a.wav", music_like(5))
+    assert main(["music", "analyze", "--no-cache", str(p)]) == 0
+    assert "LUFS" in capsys.readouterr().out
+
+
+def test_worker_analyses_in_background_and_survives_bad_files(tmp_path):
+    good = write_wav(tmp_path / "g.wav", music_like(5))
+    bad = tmp_path / "b.mp3"
+    bad.write_bytes(b"\xff\xfb" + os.urandom(3000))
+    seen = []
+
+    def on_result(r):
+        seen.append(r)
+        if len(seen) == 1:
+            raise RuntimeError("a callback bug must not kill the worker")
+
+    w = AnalysisWorker(Analyzer(tmp_path / "state"), on_result=on_result)
+    w.start()
+    try:
+        assert w.submit([good, bad, tmp_path]) == 2  # the folder adds nothing new
+        assert w.wait_idle(60)
+        p = w.progress()
+        assert p["done"] == 2 and p["queued"] == 0 and p["internal_errors"] == 1
+        assert len(seen) == 2
+        w.submit([good])
+        assert w.wait_idle(60)
+        assert w.progress()["cache_hits"] == 1
+    finally:
+        w.stop()
+
+
+def test_model_file_matches_its_card():
+    readme = (DEFAULT_MODEL.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("music_mood.json") :]
+    card_sha = re.search(r"sha256[^0-9a-f]*([0-9a-f]{64})", section).group(1)
+    assert hashlib.sha256(DEFAULT_MODEL.read_bytes()).hexdigest() == card_sha
+    m = MoodModel.load()
+    assert m.sha256 == card_sha and len(m.features) > 50
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "[]", '{"format": "kiosk-music-mood/2"}', "\xff\xfe", '{"format": "other"}'],
+)
+def test_bad_model_files_give_model_error(tmp_path, text):
+    p = tmp_path / "m.json"
+    p.write_bytes(text.encode("utf-8", "surrogateescape") if text != "\xff\xfe" else b"\xff\xfe")
+    with pytest.raises(ModelError):
+        MoodModel.load(p)
+
+
+def test_bad_model_shapes_give_model_error(tmp_path):
+    data = json.loads(DEFAULT_MODEL.read_text())
+    data["coef"] = data["coef"][:3]
+    p = tmp_path / "m.json"
+    p.write_text(json.dumps(data))
+    with pytest.raises(ModelError):
+        MoodModel.load(p)
