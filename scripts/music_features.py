@@ -26,6 +26,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, required=True, help="music_4q folder")
     ap.add_argument("--out", type=Path, required=True, help="output .npz")
     ap.add_argument("--segments", type=int, default=1, help="features per equal part of the clip")
+    ap.add_argument(
+        "--hop", type=float, default=0.0,
+        help="with --segments N: overlapping windows of 1/N clip, about HOP s apart "
+        "(augmentation); the first and last windows are the non-overlapping halves",
+    )
     ap.add_argument("--limit", type=int, default=0, help="only the first N clips (smoke test)")
     args = ap.parse_args(argv)
     with open(args.data / "metadata.csv", encoding="utf-8") as f:
@@ -40,6 +45,11 @@ def main(argv: list[str] | None = None) -> int:
         try:
             x = mood_excerpt(path)
             parts = np.array_split(x, args.segments)
+            if args.hop:
+                win = len(parts[0])
+                count = 1 + round(15.0 / args.hop)  # fixed count: every clip alike
+                starts = np.linspace(0, len(x) - win, count).astype(int)
+                parts = [x[i : i + win] for i in starts]
             fs = [features.extract(part) for part in parts]
             f = fs[0]
         except Exception as exc:  # one bad clip must not stop the run

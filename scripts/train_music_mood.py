@@ -46,10 +46,16 @@ def flat(X, idx, *ys):
     return out + [np.repeat(y[idx], segs) for y in ys]
 
 
+# Segments a test clip is judged on: the kiosk's own (the excerpt's non-overlapping halves,
+# the first and last); training may use overlapping windows in between as augmentation.
+TEST_SEGMENTS: list[int] | None = None
+
+
 def proba(model, sc, X, idx):
     """Class probabilities of clips: the mean over their segments."""
-    n, segs, f = X[idx].shape
-    p = model.predict_proba(sc.transform(X[idx].reshape(-1, f)))
+    Xs = X[idx] if TEST_SEGMENTS is None else X[idx][:, TEST_SEGMENTS]
+    n, segs, f = Xs.shape
+    p = model.predict_proba(sc.transform(Xs.reshape(-1, f)))
     return p.reshape(n, segs, -1).mean(1)
 
 
@@ -118,7 +124,7 @@ def export(X, names, q, C, out: Path, results: dict) -> None:
         "(kiosk.music.analysis.features) over Q1..Q4; valence = 2(P1+P4)-1, "
         "arousal = 2(P1+P2)-1; probabilities averaged over the excerpt's segments.",
         "training_data": "4Q audio emotion dataset (Panda, Malheiro, Paiva 2018), 700 clips",
-        "segments": int(X.shape[1]),
+        "segments": len(TEST_SEGMENTS) if TEST_SEGMENTS else int(X.shape[1]),
         "features": names,
         "mean": r(sc.mean_),
         "scale": r(sc.scale_),
@@ -140,9 +146,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--C", type=float, default=0.01, help="inverse L2 strength of the shipped model"
     )
+    ap.add_argument(
+        "--test-segments", default=None, help="e.g. 0,-1: judge clips on these segments only"
+    )
     ap.add_argument("--explore", action="store_true", help="also try other models")
     args = ap.parse_args(argv)
     X, names, q, v, a, artist, _pquad = load(args.features)
+    global TEST_SEGMENTS
+    if args.test_segments:
+        TEST_SEGMENTS = [int(i) for i in args.test_segments.split(",")]
     cv, held = splits(artist)
     base = [i for i, n in enumerate(names) if BASELINE.match(n)]
     mine = [i for i, n in enumerate(names) if not EXCLUDE.match(n)]

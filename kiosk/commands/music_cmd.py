@@ -1,4 +1,4 @@
-"""``kiosk music analyze PATH... [--json]``: loudness, tempo and mood of audio files."""
+"""``kiosk music analyze|list|retag``: loudness, tempo and mood of tracks; self-sorting lists."""
 
 from __future__ import annotations
 
@@ -34,6 +34,33 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--model", type=Path, default=None, help="mood model JSON (default: shipped)")
     add_config_arg(a)
     a.set_defaults(func=run_analyze)
+
+    ls = msub.add_parser(
+        "list",
+        help="every library track with its playlist(s), estimate and where that came from",
+        description="Walks music.root. Tracks in a playlist folder play there (source "
+        "'folder'); tracks in music/unsorted/ join the playlist(s) nearest their valence/"
+        "arousal estimate ('estimate'); a staff correction wins over both ('correction'). "
+        "Tracks not analysed yet are analysed first (cached). Exit 0, 1 when a track could "
+        "not be analysed, 2 bad usage or config.",
+    )
+    ls.add_argument("--json", action="store_true", help="one JSON object per track per line")
+    ls.add_argument("--no-analyze", action="store_true", help="show cached estimates only")
+    add_config_arg(ls)
+    ls.set_defaults(func=run_list)
+
+    rt = msub.add_parser(
+        "retag",
+        help="staff correction: put a track in a playlist (wins over folder and estimate)",
+        description="Persists in the state directory, keyed by the file's content (survives "
+        "renames). PLAYLIST '' removes the correction. Exit 0 done, 1 unknown track or "
+        "playlist, 2 bad usage or config.",
+    )
+    rt.add_argument("track", help="path of the track, relative to music.root or absolute")
+    rt.add_argument("playlist", help="playlist name, or '' to remove the correction")
+    rt.add_argument("--json", action="store_true", help="print the result as JSON")
+    add_config_arg(rt)
+    rt.set_defaults(func=run_retag)
     p.set_defaults(func=lambda args: (p.print_help(sys.stderr), 2)[1])
 
 
@@ -80,3 +107,69 @@ def run_analyze(args: argparse.Namespace) -> int:
         analyzer.close()
     log.info("analysed; %d cache hits, %d failed", analyzer.hits, failed)
     return 1 if failed else 0
+
+
+def _catalog(args: argparse.Namespace):
+    from kiosk.music.analysis.catalog import Catalog
+    from kiosk.music.analysis.mood_model import ModelError
+    from kiosk.music.analysis.service import Analyzer
+    from kiosk.music.analysis.sorting import Corrections
+    from kiosk.service.daemon import music_root, state_dir
+
+    loaded = load_or_exit(args)
+    state = state_dir(loaded)
+    try:
+        analyzer = Analyzer(state)
+    except (ModelError, OSError) as exc:
+        print(f"kiosk: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    return Catalog(
+        music_root(loaded), analyzer, Corrections(state), extensions=loaded.config.music.extensions
+    )
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from kiosk.music.analysis.service import display_path
+
+    cat = _catalog(args)
+    failed = 0
+    try:
+        for a in cat.assignments(analyse=not args.no_analyze):
+            est = a.estimate or {}
+            failed += "error" in est
+            row = {
+                "path": display_path(a.path),
+                "folder": a.folder,
+                "playlists": a.playlists,
+                "source": a.source,
+                **{k: est.get(k) for k in ("valence", "arousal", "quadrant", "confidence")},
+                **({"error": est["error"]} if "error" in est else {}),
+            }
+            if args.json:
+                print(json.dumps(row, ensure_ascii=False), flush=True)
+            else:
+                mood = (
+                    f"{row['quadrant']} V {row['valence']:+.2f} A {row['arousal']:+.2f}"
+                    if row["valence"] is not None
+                    else row.get("error", "no estimate")
+                )
+                lists = ",".join(a.playlists) or "-"
+                print(f"{lists:24s} {a.source:10s} {mood:24s} {row['path']}", flush=True)
+    finally:
+        cat.analyzer.close()
+    return 1 if failed else 0
+
+
+def run_retag(args: argparse.Namespace) -> int:
+    from kiosk.music.analysis.sorting import CorrectionError
+
+    cat = _catalog(args)
+    try:
+        result = cat.retag(args.track, args.playlist)
+    except CorrectionError as exc:
+        print(f"kiosk: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        cat.analyzer.close()
+    print(json.dumps(result, ensure_ascii=False) if args.json else f"{result}")
+    return 0
