@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import csv
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -27,9 +29,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, required=True, help="output .npz")
     ap.add_argument("--segments", type=int, default=1, help="features per equal part of the clip")
     ap.add_argument(
-        "--hop", type=float, default=0.0,
+        "--hop",
+        type=float,
+        default=0.0,
         help="with --segments N: overlapping windows of 1/N clip, about HOP s apart "
         "(augmentation); the first and last windows are the non-overlapping halves",
+    )
+    ap.add_argument(
+        "--transcode",
+        default=None,
+        help="re-encode each clip first with these ffmpeg args, e.g. '-b:a 128k -f mp3' "
+        "(checks the model on MP3 input, as the independent check decodes MP3)",
     )
     ap.add_argument("--limit", type=int, default=0, help="only the first N clips (smoke test)")
     args = ap.parse_args(argv)
@@ -43,7 +53,15 @@ def main(argv: list[str] | None = None) -> int:
     for i, r in enumerate(rows):
         path = args.data / r["Quadrant"] / f"{r['Song']}.opus"
         try:
-            x = mood_excerpt(path)
+            if args.transcode:
+                with tempfile.TemporaryDirectory() as tmp:
+                    ext = args.transcode.split()[-1]
+                    out = Path(tmp) / f"clip.{ext}"
+                    cmd = ["ffmpeg", "-nostdin", "-v", "error", "-i", str(path)]
+                    subprocess.run([*cmd, *args.transcode.split(), str(out)], check=True)
+                    x = mood_excerpt(out)
+            else:
+                x = mood_excerpt(path)
             parts = np.array_split(x, args.segments)
             if args.hop:
                 win = len(parts[0])

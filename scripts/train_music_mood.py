@@ -49,10 +49,18 @@ def flat(X, idx, *ys):
 # Segments a test clip is judged on: the kiosk's own (the excerpt's non-overlapping halves,
 # the first and last); training may use overlapping windows in between as augmentation.
 TEST_SEGMENTS: list[int] | None = None
+# Features of the same clips through another codec (--test-features): train on the usual
+# features, judge the test clips on these.
+TEST_X: np.ndarray | None = None
+COLUMNS: list[int] = []
 
 
 def proba(model, sc, X, idx):
     """Class probabilities of clips: the mean over their segments."""
+    if TEST_X is not None and X.shape[2] == TEST_X.shape[2]:
+        X = TEST_X
+    elif TEST_X is not None:
+        X = TEST_X[:, :, COLUMNS]
     Xs = X[idx] if TEST_SEGMENTS is None else X[idx][:, TEST_SEGMENTS]
     n, segs, f = Xs.shape
     p = model.predict_proba(sc.transform(Xs.reshape(-1, f)))
@@ -149,21 +157,28 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--test-segments", default=None, help="e.g. 0,-1: judge clips on these segments only"
     )
+    ap.add_argument("--test-features", type=Path, help="judge test clips on these features")
     ap.add_argument("--explore", action="store_true", help="also try other models")
     args = ap.parse_args(argv)
     X, names, q, v, a, artist, _pquad = load(args.features)
-    global TEST_SEGMENTS
+    global TEST_SEGMENTS, TEST_X, COLUMNS
+    if args.test_features:
+        Xt, names_t, qt, *_ = load(args.test_features)
+        assert names_t == names and np.array_equal(qt, q), "same clips, same features"
+        TEST_X = Xt
     if args.test_segments:
         TEST_SEGMENTS = [int(i) for i in args.test_segments.split(",")]
     cv, held = splits(artist)
     base = [i for i, n in enumerate(names) if BASELINE.match(n)]
     mine = [i for i, n in enumerate(names) if not EXCLUDE.match(n)]
+    COLUMNS = base
     print(f"{len(q)} clips, {len(set(artist))} artists, {len(mine)} features", file=sys.stderr)
     results = {
         "baseline": report(
             "baseline 4-class logreg C=1", X[:, :, base], q, v, a, cv, held, "4class", 1.0
         )
     }
+    COLUMNS = mine
     for C in (0.01, 0.03, 0.05, 0.1, 0.3, 1.0):
         report(f"all 4-class C={C}", X[:, :, mine], q, v, a, cv, held, "4class", C)
         report(f"all 2-axis C={C}", X[:, :, mine], q, v, a, cv, held, "axes", C)
