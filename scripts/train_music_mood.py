@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--features", type=Path, required=True)
     ap.add_argument("--write", type=Path, help="export the chosen model as JSON")
     ap.add_argument(
-        "--C", type=float, default=0.01, help="inverse L2 strength of the shipped model"
+        "--C", type=float, default=0.03, help="inverse L2 strength of the shipped model"
     )
     ap.add_argument(
         "--test-segments", default=None, help="e.g. 0,-1: judge clips on these segments only"

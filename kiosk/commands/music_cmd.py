@@ -32,6 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--json", action="store_true", help="one JSON object per file per line")
     a.add_argument("--no-cache", action="store_true", help="analyse again, touch no cache")
     a.add_argument("--model", type=Path, default=None, help="mood model JSON (default: shipped)")
+    a.add_argument(
+        "--cache-dir", type=Path, default=None, help="cache folder (default: the state directory)"
+    )
     add_config_arg(a)
     a.set_defaults(func=run_analyze)
 
@@ -83,8 +86,8 @@ def run_analyze(args: argparse.Namespace) -> int:
     from kiosk.music.analysis.mood_model import DEFAULT_MODEL, ModelError
     from kiosk.music.analysis.service import Analyzer, expand
 
-    cache_dir = None
-    if not args.no_cache:
+    cache_dir = None if args.no_cache else args.cache_dir
+    if not args.no_cache and cache_dir is None:
         from kiosk.service.daemon import state_dir
 
         cache_dir = state_dir(load_or_exit(args))

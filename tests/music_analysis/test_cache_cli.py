@@ -14,7 +14,8 @@ from audio_synth import music_like, sine, write_wav
 from kiosk.cli import main
 from kiosk.music.analysis import service
 from kiosk.music.analysis.mood_model import DEFAULT_MODEL, ModelError, MoodModel
-from kiosk.music.analysis.service import AnalysisWorker, Analyzer
+from kiosk.music.analysis.service import Analyzer
+from kiosk.music.analysis.worker import AnalysisWorker
 
 KEYS = {"path", "duration_s", "lufs", "peak_db", "tempo_bpm", "valence", "arousal"}
 KEYS |= {"quadrant", "confidence"}
@@ -100,28 +101,42 @@ def test_cli_all_good_exits_0_and_prints_text(tmp_path, capsys):
     assert "LUFS" in capsys.readouterr().out
 
 
-def test_worker_analyses_in_background_and_survives_bad_files(tmp_path):
+@pytest.mark.parametrize("isolate", [False, True], ids=["thread", "child-process"])
+def test_worker_analyses_in_background_and_survives_bad_files(tmp_path, isolate):
     good = write_wav(tmp_path / "g.wav", music_like(5))
     bad = tmp_path / "b.mp3"
     bad.write_bytes(b"\xff\xfb" + os.urandom(3000))
     seen = []
 
-    def on_result(r):
-        seen.append(r)
+    def on_result(path, r):
+        seen.append((path, r))
         if len(seen) == 1:
             raise RuntimeError("a callback bug must not kill the worker")
 
-    w = AnalysisWorker(Analyzer(tmp_path / "state"), on_result=on_result)
+    w = AnalysisWorker(tmp_path / "state", on_result=on_result, isolate=isolate)
     w.start()
     try:
         assert w.submit([good, bad, tmp_path]) == 2  # the folder adds nothing new
-        assert w.wait_idle(60)
+        assert w.wait_idle(120)
         p = w.progress()
-        assert p["done"] == 2 and p["queued"] == 0 and p["internal_errors"] == 1
-        assert len(seen) == 2
-        w.submit([good])
-        assert w.wait_idle(60)
-        assert w.progress()["cache_hits"] == 1
+        assert p == {"queued": 0, "done": 2, "failed": 1, "busy": False, "internal_errors": 1}
+        assert {path for path, _ in seen} == {good, bad}
+        assert "lufs" in dict(seen)[good] and "error" in dict(seen)[bad]
+    finally:
+        w.stop()
+    assert Analyzer(tmp_path / "state").cache.count() == 2  # the child wrote the same cache
+
+
+def test_worker_survives_a_dying_analyser(tmp_path):
+    files = [write_wav(tmp_path / f"{i}.wav", sine(2)) for i in range(3)]
+    broken = tmp_path / "model.json"
+    broken.write_text("{}")  # the child exits 2 before analysing anything
+    w = AnalysisWorker(tmp_path / "state", isolate=True, model_path=broken)
+    w.start()
+    try:
+        w.submit(files)
+        assert w.wait_idle(120)
+        assert w.progress()["done"] == 3 and w.progress()["failed"] == 3
     finally:
         w.stop()
 

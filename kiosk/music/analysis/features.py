@@ -1,4 +1,4 @@
-"""Mood features from a mono excerpt, numpy/scipy only (no librosa/numba: see models/README.md).
+"""Mood features from a mono excerpt, numpy only (no librosa/numba, no scipy: see README.md).
 
 Every feature is level-invariant (the excerpt is RMS-normalised first) so that a track's
 mastering level does not move its mood estimate; loudness is measured separately.
@@ -7,7 +7,6 @@ mastering level does not move its mood estimate; loudness is measured separately
 from __future__ import annotations
 
 import numpy as np
-from scipy.ndimage import median_filter
 
 SR = 22050
 N_FFT = 2048
@@ -77,6 +76,21 @@ for _r in range(12):
     _TRIADS[_r, [_r, (_r + 4) % 12, (_r + 7) % 12]] = 1.0
     _TRIADS[12 + _r, [_r, (_r + 3) % 12, (_r + 7) % 12]] = 1.0
 _TRIADS /= np.linalg.norm(_TRIADS, axis=1, keepdims=True)
+
+
+def median_filter(m: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Running median along one axis, edges repeated (as scipy.ndimage mode="nearest").
+
+    Own code because importing scipy.ndimage costs 27 MB of RSS for this one call.
+    """
+    axis = 0 if size[0] > 1 else 1
+    k = size[axis]
+    pad = [(0, 0), (0, 0)]
+    pad[axis] = (k // 2, k // 2)
+    padded = np.pad(m, pad, mode="edge")
+    windows = np.lib.stride_tricks.sliding_window_view(padded, k, axis=axis)
+    # Odd k: the median is the middle order statistic; partition is ~8x faster than median.
+    return np.partition(windows, k // 2, axis=-1)[..., k // 2].astype(m.dtype)
 
 
 def _frames(x: np.ndarray, n: int, hop: int) -> np.ndarray:
@@ -261,8 +275,8 @@ def extract(x: np.ndarray) -> dict[str, float]:
 
     # Harmonic/percussive split (Fitzgerald 2010) on a 128-band mel spectrum.
     m128 = power @ _MEL128.T
-    harm = median_filter(m128, size=(17, 1), mode="nearest")
-    perc = median_filter(m128, size=(1, 17), mode="nearest")
+    harm = median_filter(m128, size=(17, 1))
+    perc = median_filter(m128, size=(1, 17))
     out["hp_ratio_db"] = float(10 * np.log10((harm.sum() + 1e-10) / (perc.sum() + 1e-10)))
     hmask = harm > perc
     out["harmonic_share"] = float((m128 * hmask).sum() / (m128.sum() + 1e-10))
