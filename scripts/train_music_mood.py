@@ -22,6 +22,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold, GroupShuffleSplit
 from sklearn.preprocessing import StandardScaler
 
+from kiosk.music.analysis.mood_model import normal_knots, quantile_normal
+
 QUADS = ["Q1", "Q2", "Q3", "Q4"]
 BASELINE = re.compile(
     r"^(mfcc\d+_(mean|std)|chroma\d+_(mean|std)|(centroid|bandwidth|rolloff|flatness)_(mean|std))$"
@@ -72,9 +74,32 @@ def quad_from(pv: np.ndarray, pa: np.ndarray) -> np.ndarray:
     return np.stack([pv * pa, (1 - pv) * pa, (1 - pv) * (1 - pa), pv * (1 - pa)], axis=1)
 
 
+QUANTILES = 0  # --quantiles: knots of the per-feature quantile-normal map (0: off)
+
+
+class Prep:
+    """Quantile-normal map (kiosk.music.analysis.mood_model.quantile_normal), then z-scores."""
+
+    def fit(self, X):
+        self.quantiles = None
+        if QUANTILES:
+            self.knots = normal_knots(QUANTILES)
+            levels = np.linspace(0.01, 0.99, QUANTILES)
+            self.quantiles = np.quantile(X, levels, axis=0).T
+            X = quantile_normal(X, self.quantiles, self.knots)
+        self.sc = StandardScaler().fit(X)
+        self.mean_, self.scale_ = self.sc.mean_, self.sc.scale_
+        return self
+
+    def transform(self, X):
+        if self.quantiles is not None:
+            X = quantile_normal(X, self.quantiles, self.knots)
+        return self.sc.transform(X)
+
+
 def fit(X, idx, y, C):
     Xf, yf = flat(X, idx, y)
-    sc = StandardScaler().fit(Xf)
+    sc = Prep().fit(Xf)
     m = LogisticRegression(C=C, max_iter=5000).fit(sc.transform(Xf), yf)
     return sc, m
 
@@ -136,13 +161,19 @@ def export(X, names, q, C, out: Path, results: dict) -> None:
         "features": names,
         "mean": r(sc.mean_),
         "scale": r(sc.scale_),
+        # Exact (unrounded): features with ties (shares, rates) sit right on a quantile,
+        # and a rounded knot would move them to the other side of it.
+        "quantiles": None if sc.quantiles is None else sc.quantiles.tolist(),
+        "knots": None if sc.quantiles is None else r(sc.knots),
         "classes": QUADS,
         "coef": [r(row) for row in m.coef_],
         "intercept": r(m.intercept_),
         "C": C,
         "validation": results,
     }
-    text = json.dumps(model, indent=1) + "\n"
+    # One top-level key per line: diffable, and 3x smaller than indenting every number.
+    body = ",\n".join(f"{json.dumps(k)}: {json.dumps(v)}" for k, v in model.items())
+    text = "{\n" + body + "\n}\n"
     out.write_text(text, encoding="utf-8")
     print(f"wrote {out} sha256 {hashlib.sha256(text.encode()).hexdigest()}", file=sys.stderr)
 
@@ -152,16 +183,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--features", type=Path, required=True)
     ap.add_argument("--write", type=Path, help="export the chosen model as JSON")
     ap.add_argument(
-        "--C", type=float, default=0.03, help="inverse L2 strength of the shipped model"
+        "--C", type=float, default=0.02, help="inverse L2 strength of the shipped model"
     )
     ap.add_argument(
         "--test-segments", default=None, help="e.g. 0,-1: judge clips on these segments only"
     )
     ap.add_argument("--test-features", type=Path, help="judge test clips on these features")
+    ap.add_argument(
+        "--quantiles", type=int, default=50, help="quantile-normal knots per feature (0: off)"
+    )
     ap.add_argument("--explore", action="store_true", help="also try other models")
     args = ap.parse_args(argv)
     X, names, q, v, a, artist, _pquad = load(args.features)
-    global TEST_SEGMENTS, TEST_X, COLUMNS
+    global TEST_SEGMENTS, TEST_X, COLUMNS, QUANTILES
+    QUANTILES = args.quantiles
     if args.test_features:
         Xt, names_t, qt, *_ = load(args.test_features)
         assert names_t == names and np.array_equal(qt, q), "same clips, same features"
@@ -173,11 +208,13 @@ def main(argv: list[str] | None = None) -> int:
     mine = [i for i, n in enumerate(names) if not EXCLUDE.match(n)]
     COLUMNS = base
     print(f"{len(q)} clips, {len(set(artist))} artists, {len(mine)} features", file=sys.stderr)
+    QUANTILES, shipped_quantiles = 0, QUANTILES  # the baseline is plain z-scores
     results = {
         "baseline": report(
             "baseline 4-class logreg C=1", X[:, :, base], q, v, a, cv, held, "4class", 1.0
         )
     }
+    QUANTILES = shipped_quantiles
     COLUMNS = mine
     for C in (0.01, 0.03, 0.05, 0.1, 0.3, 1.0):
         report(f"all 4-class C={C}", X[:, :, mine], q, v, a, cv, held, "4class", C)

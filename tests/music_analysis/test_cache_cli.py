@@ -168,3 +168,18 @@ def test_bad_model_shapes_give_model_error(tmp_path):
     p.write_text(json.dumps(data))
     with pytest.raises(ModelError):
         MoodModel.load(p)
+
+
+def test_quantile_map_is_monotone_clamped_and_tie_safe():
+    import numpy as np
+
+    from kiosk.music.analysis.mood_model import normal_knots, quantile_normal
+
+    knots = normal_knots(5)
+    q = np.array([[0.0, 1.0, 1.0, 1.0, 2.0]])  # a feature with a tie at 1.0
+    x = np.array([[-5.0], [0.0], [0.5], [1.0], [1.5], [2.0], [9.0]])
+    z = quantile_normal(x, q, knots)[:, 0]
+    assert np.all(np.diff(z) >= 0)
+    assert z[0] == z[1] == pytest.approx(knots[0]) and z[-1] == z[-2] == pytest.approx(knots[-1])
+    assert z[3] == pytest.approx(0.0)  # the tie maps to the middle of its knots
+    assert knots[0] == pytest.approx(-2.326, abs=1e-3)

@@ -1,6 +1,7 @@
 """The shipped music mood model: JSON weights, numpy at run time (no pickle, no sklearn).
 
-A multinomial logistic regression on standardized features gives P(Q1..Q4), averaged over
+Each feature goes through its training quantiles onto a normal scale, then is standardized;
+a multinomial logistic regression gives P(Q1..Q4), averaged over
 the excerpt's segments. ``valence = 2 (P1 + P4) - 1`` and ``arousal = 2 (P1 + P2) - 1``
 are in [-1, 1]; the quadrant is the most probable one and the confidence its probability.
 """
@@ -17,6 +18,30 @@ import numpy as np
 FORMAT = "kiosk-music-mood/2"
 QUADRANTS = ("Q1", "Q2", "Q3", "Q4")
 DEFAULT_MODEL = Path(__file__).resolve().parents[3] / "models" / "music_mood.json"
+
+
+def normal_knots(count: int) -> np.ndarray:
+    """Standard-normal values at ``count`` evenly spaced levels from 1 % to 99 %."""
+    from statistics import NormalDist
+
+    return np.array([NormalDist().inv_cdf(p) for p in np.linspace(0.01, 0.99, count)])
+
+
+def quantile_normal(X: np.ndarray, quantiles: np.ndarray, knots: np.ndarray) -> np.ndarray:
+    """Map each feature through its training quantiles onto the normal ``knots``.
+
+    Piecewise linear between knots and clamped at the ends (±2.33), so a feature far
+    outside the training range (a codec, a genre never seen) cannot dominate the logits.
+    ``quantiles`` is (features, knots). Ties are averaged both ways, as scikit-learn does.
+    """
+    X = np.atleast_2d(np.asarray(X, np.float64))
+    out = np.empty_like(X)
+    for j in range(X.shape[1]):
+        q = quantiles[j]
+        fwd = np.interp(X[:, j], q, knots)
+        bwd = -np.interp(-X[:, j], -q[::-1], -knots[::-1])
+        out[:, j] = 0.5 * (fwd + bwd)
+    return out
 
 
 class ModelError(Exception):
@@ -50,6 +75,14 @@ class MoodModel:
             self.scale = np.asarray(data["scale"], np.float64)
             self.coef = np.asarray(data["coef"], np.float64)
             self.intercept = np.asarray(data["intercept"], np.float64)
+            self.quantiles = None
+            if data.get("quantiles") is not None:
+                self.quantiles = np.asarray(data["quantiles"], np.float64)
+                self.knots = np.asarray(data["knots"], np.float64)
+                if self.quantiles.shape != (n, self.knots.size) or self.knots.size < 2:
+                    raise ModelError(f"quantiles shaped {self.quantiles.shape}, {n} features")
+                if not np.all(np.diff(self.quantiles, axis=1) >= 0):
+                    raise ModelError("quantiles must be non-decreasing")
             if tuple(data["classes"]) != QUADRANTS:
                 raise ModelError(f"classes must be {QUADRANTS}")
         except (KeyError, TypeError, ValueError) as exc:
@@ -82,6 +115,9 @@ class MoodModel:
             x = np.array([feats[n] for n in self.features], np.float64)
         except KeyError as exc:
             raise ModelError(f"feature {exc} missing: model and extractor disagree") from None
+        x = np.nan_to_num(x)
+        if self.quantiles is not None:
+            x = quantile_normal(x[None, :], self.quantiles, self.knots)[0]
         z = np.nan_to_num((x - self.mean) / self.scale)
         z = np.clip(z, -8.0, 8.0)  # an outlier track must not saturate the scores
         logits = self.coef @ z + self.intercept
