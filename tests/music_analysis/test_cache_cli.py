@@ -95,6 +95,14 @@ def test_cli_json_lines_errors_and_exit_code(tmp_path, capsys, monkeypatch, ffmp
     assert re.fullmatch(r"Q[1-4]", by["good.wav"]["quadrant"])
 
 
+def test_fifo_and_folder_given_as_file_are_errors_not_hangs(tmp_path):
+    fifo = tmp_path / "pipe.mp3"
+    os.mkfifo(fifo)
+    an = Analyzer(tmp_path / "state")
+    assert an.analyse_path(fifo) == {"path": str(fifo), "error": "not a regular file"}
+    assert "error" in an.analyse_path(tmp_path / "nope.wav")
+
+
 def test_cli_all_good_exits_0_and_prints_text(tmp_path, capsys):
     p = write_wav(tmp_path / "a.wav", music_like(5))
     assert main(["music", "analyze", "--no-cache", str(p)]) == 0

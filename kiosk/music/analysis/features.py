@@ -264,6 +264,27 @@ def extract(x: np.ndarray) -> dict[str, float]:
     flux = np.maximum(0.0, np.diff(logmel, axis=0)).mean(1)
     flux = np.concatenate([[0.0], flux])
     _stats("flux", flux, out)
+    # Band-wise flux (low / mid / high thirds of the mel bands) and modulation energy: how
+    # much each band's level fluctuates at 0.5-2, 2-4 and 4-8 Hz (Pampalk's fluctuation
+    # patterns, coarsely): drums and strumming vs sustained pads.
+    thirds = np.array_split(np.arange(N_MELS), 3)
+    dlog = np.maximum(0.0, np.diff(logmel, axis=0))
+    mod_win = 256  # ~6 s at 43 frames/s
+    mod_f = np.fft.rfftfreq(mod_win, 1 / fps)
+    for name, idx in zip(("lo", "mid", "hi"), thirds, strict=True):
+        bflux = dlog[:, idx].mean(1)
+        out[f"flux_{name}_mean"] = float(bflux.mean())
+        out[f"flux_{name}_std"] = float(bflux.std())
+        env = logmel[:, idx].mean(1)
+        if env.size >= mod_win:
+            segs = _frames(env - env.mean(), mod_win, mod_win // 2) * np.hanning(mod_win)
+            spec = np.abs(np.fft.rfft(segs, axis=1)).mean(0)
+            for lo, hi in ((0.5, 2), (2, 4), (4, 8)):
+                sel = (mod_f >= lo) & (mod_f < hi)
+                out[f"mod_{name}_{lo:g}_{hi:g}"] = float(np.log10(spec[sel].mean() + 1e-9))
+        else:
+            for lo, hi in ((0.5, 2), (2, 4), (4, 8)):
+                out[f"mod_{name}_{lo:g}_{hi:g}"] = -9.0
     bpm, clarity, period = tempo_from_onsets(flux, fps)
     out["tempo_bpm"] = bpm
     out["log_tempo"] = float(np.log2(max(bpm, 30.0) / 120.0))
@@ -322,6 +343,24 @@ def extract(x: np.ndarray) -> dict[str, float]:
     )
     out["tritone"] = float((cnorm * np.roll(cnorm, -6, axis=1)).sum(1).mean())
     out["semitone"] = float((cnorm * np.roll(cnorm, -1, axis=1)).sum(1).mean())
+    # Peak chroma: only spectral peaks, log-compressed, so noise and drums blur the pitch
+    # classes less; key/mode/chords again from it.
+    is_pk = np.zeros_like(cmag, dtype=bool)
+    is_pk[:, 1:-1] = (cmag[:, 1:-1] > cmag[:, :-2]) & (cmag[:, 1:-1] >= cmag[:, 2:])
+    pk = np.log1p(100.0 * np.where(is_pk, cmag, 0.0) / (cmag.max() + 1e-9))
+    pch = pk @ _CHROMA.T
+    pnorm = pch / (pch.sum(1, keepdims=True) + 1e-9)
+    _key_features(pnorm.mean(0), out, "pkey_")
+    pn2 = pch / (np.linalg.norm(pch, axis=1, keepdims=True) + 1e-9)
+    ptri = pn2 @ _TRIADS.T
+    out["pchord_major_share"] = float(np.mean(ptri.argmax(1) < 12))
+    out["pchord_margin"] = float(np.mean(ptri[:, :12].max(1) - ptri[:, 12:].max(1)))
+    out["pthird_major_minor"] = float(
+        np.log(
+            ((pnorm * np.roll(pnorm, -4, axis=1)).sum(1).mean() + 1e-9)
+            / ((pnorm * np.roll(pnorm, -3, axis=1)).sum(1).mean() + 1e-9)
+        )
+    )
     # Tonnetz (Harte et al. 2006).
     pc = np.arange(12)
     phi = np.stack(

@@ -7,6 +7,7 @@ uses ``kiosk.music.analysis.worker.AnalysisWorker`` for the background.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -57,6 +58,9 @@ class Analyzer:
         shown = display_path(path)
         key = None
         try:
+            if not stat.S_ISREG(os.stat(path).st_mode):
+                # A FIFO or device named *.mp3 would block the decoder forever.
+                return {"path": shown, "error": "not a regular file"}
             if self.cache:
                 key = self.cache.key_for(path)
                 hit = self.cache.get(key)
