@@ -130,6 +130,21 @@ def test_worker_analyses_in_background_and_survives_bad_files(tmp_path, isolate)
         assert p == {"queued": 0, "done": 2, "failed": 1, "busy": False, "internal_errors": 1}
         assert {path for path, _ in seen} == {good, bad}
         assert "lufs" in dict(seen)[good] and "error" in dict(seen)[bad]
+        if isolate:
+            # A rescan of unchanged files is served from the cache in the worker itself.
+            from kiosk.music.analysis import worker as worker_mod
+
+            def no_child(*a, **k):
+                raise AssertionError("a cache hit must not start an analyser")
+
+            worker_mod.subprocess.Popen, real = no_child, worker_mod.subprocess.Popen
+            try:
+                w.submit([good, bad])
+                assert w.wait_idle(60)
+            finally:
+                worker_mod.subprocess.Popen = real
+            p = w.progress()
+            assert p["done"] == 4 and p["failed"] == 2 and p["internal_errors"] == 1
     finally:
         w.stop()
     assert Analyzer(tmp_path / "state").cache.count() == 2  # the child wrote the same cache
@@ -191,3 +206,15 @@ def test_quantile_map_is_monotone_clamped_and_tie_safe():
     assert z[0] == z[1] == pytest.approx(knots[0]) and z[-1] == z[-2] == pytest.approx(knots[-1])
     assert z[3] == pytest.approx(0.0)  # the tie maps to the middle of its knots
     assert knots[0] == pytest.approx(-2.326, abs=1e-3)
+
+
+def test_cli_usage_errors_exit_2(tmp_path, capsys):
+    assert main(["music"]) == 2
+    with pytest.raises(SystemExit) as exc:
+        main(["music", "analyze"])
+    assert exc.value.code == 2
+    bad = tmp_path / "m.json"
+    bad.write_text("[]")
+    p = write_wav(tmp_path / "a.wav", sine(4))
+    assert main(["music", "analyze", "--no-cache", "--model", str(bad), str(p)]) == 2
+    assert "not a JSON object" in capsys.readouterr().err

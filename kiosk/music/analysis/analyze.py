@@ -16,8 +16,6 @@ from kiosk.music.analysis.decode import DecodeError, excerpt_window, open_stream
 from kiosk.music.analysis.loudness import LoudnessMeter
 from kiosk.music.analysis.mood_model import MoodModel
 
-# Bump when features, decode or excerpt choice change: cached results are then recomputed.
-ANALYSIS_VERSION = 1
 MIN_MOOD_S = 3.0  # shorter than this, a mood estimate means nothing
 SILENCE_RMS = 1e-5  # -100 dBFS
 # No beat to speak of (white noise, a steady tone): a weak onset autocorrelation peak, or an

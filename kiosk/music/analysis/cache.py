@@ -16,6 +16,13 @@ import threading
 from pathlib import Path
 
 HASH_BLOCK = 1 << 20
+# Bump when features, decode or excerpt choice change: cached results are then recomputed.
+ANALYSIS_VERSION = 2
+
+
+def analyser_version(model_sha256: str) -> str:
+    """Cache version of an analyser: the analysis code's version and the model's sha256."""
+    return f"{ANALYSIS_VERSION}:{model_sha256[:16]}"
 
 
 def content_key(path: Path) -> str:
@@ -75,6 +82,20 @@ class AnalysisCache:
                 (p, st.st_size, st.st_mtime_ns, key),
             )
         return key
+
+    def known(self, path: Path) -> dict | None:
+        """The cached result of an unchanged file (same path, size, mtime), no hashing."""
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        with self._lock:
+            row = self._db.execute(
+                "SELECT size, mtime_ns, key FROM paths WHERE path = ?", (_path_text(path),)
+            ).fetchone()
+        if row and row[0] == st.st_size and row[1] == st.st_mtime_ns:
+            return self.get(row[2])
+        return None
 
     def get(self, key: str) -> dict | None:
         with self._lock:

@@ -8,44 +8,21 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterable
 from pathlib import Path
 
-from kiosk.music.analysis.analyze import ANALYSIS_VERSION, analyse
-from kiosk.music.analysis.cache import AnalysisCache
+from kiosk.music.analysis.analyze import analyse
+from kiosk.music.analysis.cache import AnalysisCache, analyser_version
 from kiosk.music.analysis.decode import DecodeError
 from kiosk.music.analysis.mood_model import DEFAULT_MODEL, MoodModel
-from kiosk.music.config import AUDIO_EXTENSIONS
+from kiosk.music.analysis.paths import display_path, expand
 
 CACHE_FILE = "music-analysis.sqlite"
-
-
-def display_path(path: Path) -> str:
-    """The path as text for JSON/logs; undecodable bytes become U+FFFD, never an exception."""
-    return os.fsencode(path).decode("utf-8", "replace")
-
-
-def expand(paths: Iterable[Path], extensions: Iterable[str] = AUDIO_EXTENSIONS) -> list[Path]:
-    """Files as given; folders walked (sorted, no symlinked folders) for audio extensions."""
-    exts = {e.lower() for e in extensions}
-    out: list[Path] = []
-    for p in paths:
-        p = Path(p)
-        if p.is_dir():
-            for root, dirs, files in os.walk(p):
-                dirs.sort()
-                for name in sorted(files):
-                    if os.path.splitext(name)[1].lower() in exts:
-                        out.append(Path(root) / name)
-        else:
-            out.append(p)
-    return out
 
 
 class Analyzer:
     def __init__(self, cache_dir: Path | None, model_path: Path = DEFAULT_MODEL) -> None:
         self.model = MoodModel.load(model_path)
-        version = f"{ANALYSIS_VERSION}:{self.model.sha256[:16]}"
+        version = analyser_version(self.model.sha256)
         self.cache = AnalysisCache(Path(cache_dir) / CACHE_FILE, version) if cache_dir else None
         self.hits = self.misses = 0
 
@@ -76,3 +53,6 @@ class Analyzer:
         if key and self.cache:
             self.cache.put(key, result)  # errors too: a damaged file is not decoded twice
         return {"path": shown, **result}
+
+
+__all__ = ["Analyzer", "display_path", "expand"]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -23,7 +24,8 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from kiosk.music.analysis.service import Analyzer, display_path, expand
+from kiosk.music.analysis.cache import AnalysisCache, analyser_version
+from kiosk.music.analysis.paths import display_path, expand
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +53,8 @@ class AnalysisWorker:
         self._stop = False
         self._thread: threading.Thread | None = None
         self._proc: subprocess.Popen | None = None
-        self._analyzer: Analyzer | None = None
+        self._analyzer = None  # in-thread mode: a kiosk.music.analysis.service.Analyzer
+        self._cache: AnalysisCache | None = None
         self._done = self._failed = self._errors = 0
         self._busy = False
         self._last_log = 0.0
@@ -117,14 +120,12 @@ class AnalysisWorker:
                     self._cv.wait()
                 if self._stop:
                     break
-                n = BATCH if self.isolate else 1
-                batch = [self._queue.popleft() for _ in range(min(n, len(self._queue)))]
-                self._queued.difference_update(batch)
                 self._busy = True
             try:
-                if self.isolate:
+                batch = self._next_batch()
+                if batch and self.isolate:
                     self._child(batch)
-                else:
+                elif batch:
                     self._in_thread(batch[0])
             except Exception:
                 self._count_error("music analysis batch failed")
@@ -138,6 +139,8 @@ class AnalysisWorker:
                     self._cv.notify_all()
         if self._analyzer:
             self._analyzer.close()
+        if self._cache:
+            self._cache.close()
 
     def _deliver(self, path: Path, result: dict) -> None:
         with self._cv:
@@ -158,8 +161,56 @@ class AnalysisWorker:
             self._last_log = time.monotonic()
             log.exception(what)
 
+    def _next_batch(self) -> list[Path]:
+        """Up to BATCH files that need analysis (1 in-thread); cache hits delivered on the way."""
+        want = BATCH if self.isolate else 1
+        batch: list[Path] = []
+        while len(batch) < want:
+            with self._cv:
+                if self._stop or not self._queue:
+                    break
+                chunk = [self._queue.popleft() for _ in range(min(200, len(self._queue)))]
+                self._queued.difference_update(chunk)
+            todo = self._take_cached(chunk)  # outside the lock: submit() never waits on it
+            room = want - len(batch)
+            batch += todo[:room]
+            if len(todo) > room:  # more work than fits: back to the front, in order
+                with self._cv:
+                    back = [p for p in todo[room:] if p not in self._queued]
+                    self._queue.extendleft(reversed(back))
+                    self._queued.update(back)
+        return batch
+
+    def _take_cached(self, batch: list[Path]) -> list[Path]:
+        """Deliver unchanged, already analysed files from the cache; return the rest.
+
+        This is what a library rescan costs per known file: one stat and one SQLite lookup
+        in this process, with no analysis imports (numpy decoders stay out of the daemon).
+        """
+        if self._cache is None:
+            import hashlib
+
+            from kiosk.music.analysis.mood_model import DEFAULT_MODEL
+
+            try:
+                sha = hashlib.sha256(Path(self.model_path or DEFAULT_MODEL).read_bytes())
+                db = self.cache_dir / "music-analysis.sqlite"
+                self._cache = AnalysisCache(db, analyser_version(sha.hexdigest()))
+            except (OSError, sqlite3.Error):
+                return batch  # no fast path; the analyser reports the problem per file
+        rest = []
+        for p in batch:
+            hit = self._cache.known(p)
+            if hit is None:
+                rest.append(p)
+            else:
+                self._deliver(p, {"path": display_path(p), **hit})
+        return rest
+
     def _in_thread(self, path: Path) -> None:
         if self._analyzer is None:
+            from kiosk.music.analysis.service import Analyzer
+
             self._analyzer = Analyzer(
                 self.cache_dir, *([self.model_path] if self.model_path else [])
             )
