@@ -36,6 +36,8 @@ def test_lufs_of_sine_matches_bs1770(tmp_path, model):
         ("mp3", ["-b:a", "192k"]),
         ("opus", ["-b:a", "64k"]),
         ("m4a", ["-c:a", "aac", "-b:a", "128k"]),
+        ("aac", ["-c:a", "aac", "-b:a", "128k"]),
+        ("ogg", ["-c:a", "libvorbis", "-q:a", "5"]),
     ],
 )
 def test_every_format_agrees_with_ffmpeg_ebur128(tmp_path, model, ffmpeg, ext, args):
