@@ -8,6 +8,13 @@ file takes down a child, not the kiosk. ``isolate=False`` analyses in the thread
 ``submit(paths)`` queues files (folders expanded); ``progress()`` is for status, MQTT and
 the log; ``on_result(path, result)`` runs in the worker thread. Nothing a file or a callback
 does stops the worker: errors are logged (rate-limited), counted, and the worker goes on.
+
+Wiring into the daemon (not done here)::
+
+    worker = AnalysisWorker(state_dir(loaded)); worker.start()
+    worker.submit([music_root(loaded)])   # at start, and when refresh_library() is True
+    status["music_analysis"] = worker.progress()   # status, MQTT state, log
+    worker.stop()                          # on shutdown
 """
 
 from __future__ import annotations
