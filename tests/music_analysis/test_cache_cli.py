@@ -218,3 +218,28 @@ def test_cli_usage_errors_exit_2(tmp_path, capsys):
     p = write_wav(tmp_path / "a.wav", sine(4))
     assert main(["music", "analyze", "--no-cache", "--model", str(bad), str(p)]) == 2
     assert "not a JSON object" in capsys.readouterr().err
+
+
+def test_cache_survives_sigkill_mid_run(tmp_path):
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+
+    n = 10  # ~1.5 s of work after the first result: the kill lands mid-run
+    files = [write_wav(tmp_path / f"{i}.wav", music_like(10, seed=i)) for i in range(n)]
+    cache = tmp_path / "cache"
+    cmd = [sys.executable, "-m", "kiosk", "music", "analyze", "--json", "--cache-dir", str(cache)]
+    proc = subprocess.Popen([*cmd, *map(str, files)], stdout=subprocess.PIPE)
+    assert proc.stdout is not None
+    proc.stdout.readline()  # one result written (and committed), the next one under way
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    db = sqlite3.connect(cache / service.CACHE_FILE)
+    assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    done_before = db.execute("SELECT COUNT(*) FROM results").fetchone()[0]
+    db.close()
+    assert 1 <= done_before < n
+    res = subprocess.run([*cmd, *map(str, files)], capture_output=True, check=False)
+    rows = [json.loads(line) for line in res.stdout.splitlines()]
+    assert res.returncode == 0 and len(rows) == n and all("lufs" in r for r in rows)
