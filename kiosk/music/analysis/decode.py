@@ -20,6 +20,14 @@ import numpy as np
 import soxr
 
 BLOCK_S = 2.0
+MAX_BLOCK_SAMPLES = 1 << 20  # 4 MB of float32 per block, whatever the rate and channels
+
+
+def block_frames(sr: int, channels: int) -> int:
+    """Frames per block: ``BLOCK_S`` seconds, fewer for many-channel high-rate files."""
+    return max(1024, min(int(sr * BLOCK_S), MAX_BLOCK_SAMPLES // max(1, channels)))
+
+
 EXCERPT_S = 30.0
 MOOD_SR = 22050
 
@@ -49,7 +57,7 @@ def _soundfile_stream(path: Path) -> Stream:
 
     def gen() -> Iterator[np.ndarray]:
         with f:
-            yield from f.blocks(blocksize=int(sr * BLOCK_S), dtype="float32", always_2d=True)
+            yield from f.blocks(blocksize=block_frames(sr, ch), dtype="float32", always_2d=True)
 
     # WAV/FLAC/AIFF headers state the length; MP3/Ogg lengths may be estimates.
     exact = f.format in ("WAV", "WAVEX", "FLAC", "AIFF", "W64", "RF64", "CAF")
@@ -101,7 +109,7 @@ def _ffmpeg_stream(path: Path) -> Stream:
 
     def gen() -> Iterator[np.ndarray]:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        step = int(sr * BLOCK_S) * ch * 4
+        step = block_frames(sr, ch) * ch * 4
         got = 0
         try:
             assert proc.stdout is not None
