@@ -3,6 +3,11 @@
 name + raw payload → typed pydantic model → one ``KioskApi`` call → result dict
 ``{"id", "command", "ok", "error"}`` (plus ``"status"`` for ``status``). Nothing reaches
 the core unless the payload validated, so a refused command never changes state.
+
+``source`` says who asks: ``operator`` (MQTT, ``kiosk ctl``, the staff page's operator
+login: everything) or ``staff`` (the staff page's staff login: only ``STAFF_COMMANDS``,
+and ``next`` within ``player.skip_limit_per_hour``). The source comes from how the caller
+authenticated, never from the payload.
 """
 
 from __future__ import annotations
@@ -12,7 +17,15 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    ValidationError,
+    model_validator,
+)
 
 from kiosk.api import CommandError, KioskApi
 
@@ -23,6 +36,9 @@ MAX_ID_LEN = 128
 NAME_PATTERN = r"^[^\x00-\x1f/\\]{1,64}$"
 # Select entity in Home Assistant sends this to go back to the camera's mood.
 AUTO = "auto"
+OPERATOR, STAFF = "operator", "staff"
+# What a staff login may do; everything else needs the operator role.
+STAFF_COMMANDS = frozenset({"next", "volume", "block", "blocks", "status"})
 
 
 class _Cmd(BaseModel):
@@ -44,6 +60,42 @@ class Override(_Cmd):
     minutes: StrictInt | StrictFloat = Field(
         60, gt=0, le=7 * 24 * 60, description="How long the override lasts."
     )
+
+
+class Block(_Cmd):
+    """Exactly one of track ("current" or a path), artist, pattern."""
+
+    track: str | None = Field(
+        None, min_length=1, max_length=1024, description='"current" or a file path.'
+    )
+    artist: str | None = Field(None, min_length=1, max_length=200, description="An artist.")
+    pattern: str | None = Field(
+        None, min_length=1, max_length=200, description="Text in title, artist or path."
+    )
+
+    @model_validator(mode="after")
+    def _one(self) -> Block:
+        if sum(v is not None for v in (self.track, self.artist, self.pattern)) != 1:
+            raise ValueError("give exactly one of track, artist, pattern")
+        for v in (self.track, self.artist, self.pattern):
+            if v is not None and (not v.strip() or any(ord(c) < 32 for c in v)):
+                raise ValueError("must be printable text")
+        return self
+
+    def rule(self) -> tuple[str, str]:
+        if self.track is not None:
+            return "track", self.track
+        if self.artist is not None:
+            return "artist", self.artist
+        return "pattern", str(self.pattern)
+
+
+def _block(api: Any, c: Block) -> dict[str, Any]:
+    return {"blocked": api.block(*c.rule())}
+
+
+def _unblock(api: Any, c: Block) -> None:
+    api.unblock(*c.rule())
 
 
 def _status(api: KioskApi, _: _Cmd) -> dict[str, Any]:
@@ -68,6 +120,13 @@ COMMANDS: dict[str, tuple[type[_Cmd], Callable[[KioskApi, Any], dict[str, Any] |
     "reload": (NoArgs, lambda api, c: api.reload_config()),
     "rescan": (NoArgs, lambda api, c: api.rescan_library()),
     "status": (NoArgs, _status),
+    "block": (Block, _block),
+    "unblock": (Block, _unblock),
+    "blocks": (NoArgs, lambda api, c: {"blocks": api.blocks()}),
+}
+# What a staff source runs instead of the plain action.
+STAFF_ACTIONS: dict[str, Callable[[Any, Any], dict[str, Any] | None]] = {
+    "next": lambda api, c: api.next_track(limited=True),
 }
 
 COMMAND_HELP: dict[str, str] = {
@@ -80,6 +139,9 @@ COMMAND_HELP: dict[str, str] = {
     "reload": "reload config.yaml",
     "rescan": "rescan the music library",
     "status": "reply with the full status",
+    "block": '{"track": "current"|"<path>"} or {"artist": "..."} or {"pattern": "..."}',
+    "unblock": "the same payload as block",
+    "blocks": "reply with the block list",
 }
 
 
@@ -134,7 +196,10 @@ class Dispatcher:
         self.api = api
 
     def dispatch(
-        self, name: str, payload: bytes | str | dict[str, Any] | None = None
+        self,
+        name: str,
+        payload: bytes | str | dict[str, Any] | None = None,
+        source: str = OPERATOR,
     ) -> dict[str, Any]:
         result: dict[str, Any] = {"id": None, "command": name[:64], "ok": False, "error": None}
         try:
@@ -148,6 +213,11 @@ class Dispatcher:
             result["error"] = f"unknown command {name[:64]!r}; known: {', '.join(COMMANDS)}"
             return result
         model, action = entry
+        if source != OPERATOR:
+            if name not in STAFF_COMMANDS:
+                result["error"] = f"{name} needs the operator role"
+                return result
+            action = STAFF_ACTIONS.get(name, action)
         try:
             cmd = model.model_validate(data)
         except ValidationError as exc:

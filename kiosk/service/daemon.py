@@ -189,6 +189,10 @@ class Daemon:
         self._pipeline = self._make_pipeline(self.loaded)
         library = self._make_library(self.loaded, not self.simulate)
         hook = with_demo_music if self.demo else None
+        from kiosk.music.blocklist import BlockList
+
+        # A simulation never touches the shop's real block list file.
+        block_file = None if self.simulate else state_dir(self.loaded) / "blocklist.json"
         core = Core(
             self.loaded,
             None,
@@ -196,6 +200,7 @@ class Daemon:
             self.clock,
             reload_hook=hook,
             library_factory=lambda loaded: self._make_library(loaded, not self.simulate),
+            blocklist=BlockList(block_file, self.loaded.config.music.blocked),
         )
         core.player = self._make_player(self.loaded, self.player_backend, core)
         return core
