@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "config_cmd",
     "ctl",
     "import_cmd",
+    "web_cmd",
     "check",
 )
 

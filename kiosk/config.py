@@ -24,6 +24,7 @@ from kiosk.music.import_config import ImportConfig
 from kiosk.service.config import ServiceConfig
 from kiosk.settings_base import Section
 from kiosk.vision.config import VisionConfig
+from kiosk.web.config import WebConfig
 
 # Where relative paths in a config resolve when no config file is given: the checkout root,
 # which holds models/ and music/.
@@ -50,6 +51,7 @@ class KioskConfig(Section):
     usb_import: ImportConfig = Field(
         default_factory=ImportConfig, description="Music import from USB sticks."
     )
+    web: WebConfig = Field(default_factory=WebConfig, description="Staff page on the LAN.")
 
     @model_validator(mode="before")
     @classmethod

@@ -70,6 +70,7 @@ def _terminate(signum, _frame):
 
 def run(args: argparse.Namespace) -> int:
     from kiosk.music.import_notify import MqttReporter, notify_daemon
+    from kiosk.music.import_progress import ProgressFile
     from kiosk.music.importer import find_music_folder, resolve_paths, run_import, run_rollback
 
     if not args.rollback and not args.path:
@@ -99,10 +100,16 @@ def run(args: argparse.Namespace) -> int:
             print(f"kiosk import: {msg}", file=sys.stderr)
             return 1
         reporter = MqttReporter(loaded)
+        progress_file = ProgressFile(paths.library_dir)  # read by the staff page
+
+        def report(event: dict) -> None:
+            reporter(event)
+            progress_file(event)
+
         try:
-            reporter({"state": "started", "source": str(source)})
+            report({"state": "started", "source": str(source)})
             result = run_import(source, paths, cfg, mode=args.mode, strict=args.strict or None,
-                                progress=reporter, force=args.force)  # fmt: skip
+                                progress=report, force=args.force)  # fmt: skip
         finally:
             reporter.close()
     if result.ok and (args.rollback or result.files):

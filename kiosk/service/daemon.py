@@ -160,6 +160,7 @@ class Daemon:
         self._t0 = self.clock.monotonic()
         self.core: Core | None = None
         self._mqtt: Any = None
+        self._web: Any = None
         self._make_player = make_player or _create_player
         self._make_library = make_library or _library
         self._make_pipeline = make_pipeline or _pipeline
@@ -219,6 +220,29 @@ class Daemon:
         except Exception:
             log.exception("MQTT front end failed to start; the kiosk runs without it")
             self._mqtt = None
+
+    def _start_web(self, core: Core) -> None:
+        if self.simulate or not self.loaded.config.web.enabled:
+            return
+        try:
+            from kiosk.web.server import WebError, start_web
+        except ImportError as exc:
+            log.error("the staff page is enabled but cannot load: %s", exc)
+            return
+        try:
+            self._web = start_web(core, self.loaded)
+        except WebError as exc:
+            log.error("staff page not started; the kiosk runs without it: %s", exc)
+        except Exception:
+            log.exception("staff page failed to start; the kiosk runs without it")
+
+    def _stop_web(self) -> None:
+        if self._web is not None:
+            try:
+                self._web.stop()
+            except Exception:
+                log.exception("staff page stop failed")
+        self._web = None
 
     def _stop_mqtt(self) -> None:
         if self._mqtt is not None:
@@ -418,6 +442,7 @@ class Daemon:
         svc = self.loaded.config.service
         core.start()
         self._start_mqtt(core)
+        self._start_web(core)
         self.notifier.ready(self._status_text(core))
         log.info(
             "kiosk running",
@@ -470,6 +495,7 @@ class Daemon:
         log.info("stopping", extra=fields(fade_s=svc.stop_fade_s))
         self.notifier.stopping()
         self._stop_mqtt()
+        self._stop_web()
         core.shutdown(svc.stop_fade_s)
         return 0
 
