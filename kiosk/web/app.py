@@ -203,6 +203,8 @@ def create_app(
                         await asyncio.wait_for(wake.wait(), KEEPALIVE_S)
                     except TimeoutError:
                         yield b": keepalive\n\n"
+                    if live.closed:
+                        return
                     if auth.session(token) is None:  # logged out or expired: end the stream
                         yield b"event: logout\ndata: {}\n\n"
                         return

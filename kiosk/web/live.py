@@ -33,12 +33,16 @@ class Live:
         self._lock = threading.Lock()
         self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
         self.version = 0
+        self.closed = False
         self._unsubscribe = api.events.subscribe(self._on_event, WAKE_KINDS)
 
     def close(self) -> None:
+        """Stop listening and end every stream (the server is stopping)."""
         self._unsubscribe()
+        self.closed = True
+        self._on_event(None)
 
-    def _on_event(self, _event: Event) -> None:
+    def _on_event(self, _event: Event | None) -> None:
         with self._lock:
             self.version += 1
             waiters = list(self._waiters)

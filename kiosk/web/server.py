@@ -72,12 +72,12 @@ class WebServer:
         return int(self.server.config.port)
 
     def stop(self) -> None:
+        live = getattr(getattr(self.app, "state", None), "live", None)
+        if live is not None:
+            live.close()  # open live streams end, so the shutdown is clean and quick
         self.server.should_exit = True
         if self.thread.is_alive():
             self.thread.join(timeout=5.0)
-        live = getattr(getattr(self.app, "state", None), "live", None)
-        if live is not None:
-            live.close()
 
 
 def history_today(loaded: Any) -> Any:

@@ -50,7 +50,9 @@ class Kiosk:
         self.player.close()
 
 
-def start_kiosk(tmp: Path, tracks: int = 8, **config: Any) -> Kiosk:
+def start_kiosk(
+    tmp: Path, tracks: int = 8, tls: tuple[Path, Path] | None = None, **config: Any
+) -> Kiosk:
     (tmp / "pw").write_text(f"staff:{STAFF_PW}\noperator:{OPERATOR_PW}\n", encoding="utf-8")
     (tmp / "pw").chmod(0o600)
     root = make_music(tmp / "music", tracks)
@@ -62,6 +64,8 @@ def start_kiosk(tmp: Path, tracks: int = 8, **config: Any) -> Kiosk:
         "usb_import": {"library_dir": str(tmp / "lib")},
         **config,
     }
+    if tls:
+        raw["web"].update(tls_certfile=str(tls[0]), tls_keyfile=str(tls[1]))
     cfg = parse_config(raw)
     loaded = replace(load_config(None), config=cfg)
     player = NullPlayer(cfg.player)
@@ -75,7 +79,8 @@ def start_kiosk(tmp: Path, tracks: int = 8, **config: Any) -> Kiosk:
 
     threading.Thread(target=loop, daemon=True).start()
     web = start_web(core, loaded)
-    return Kiosk(core, player, web, f"http://127.0.0.1:{port}", stop)
+    scheme = "https" if tls else "http"
+    return Kiosk(core, player, web, f"{scheme}://127.0.0.1:{port}", stop)
 
 
 def http(

@@ -104,7 +104,7 @@
     if (document.activeElement !== $("volume")) $("volume").value = s.volume;
     $("volume-value").textContent = s.volume;
     // mood
-    $("mood-word").textContent = s.mood ? (WORDS[s.mood] || s.mood) : "No one watching";
+    $("mood-word").textContent = s.mood ? (WORDS[s.mood] || s.mood) : "Nobody in view";
     $("mood-sure").textContent = s.mood ? Math.round(s.confidence * 100) + "% sure" : "";
     $("gauge-fill").style.width = Math.round((s.mood ? s.confidence : 0) * 100) + "%";
     $("gauge-fill").className = "m-" + (s.mood || "none");
