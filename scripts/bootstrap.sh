@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 mode="${1:-run}"; shift || true
 
 APT_RUN=(python3 python3-venv python3-pip libvlc5 libvlc-bin vlc-plugin-base)
-APT_TEST=(mosquitto sox systemd openssl)
+APT_TEST=(mosquitto sox systemd openssl chromium)
 
 sudo_cmd() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 

@@ -104,6 +104,7 @@ class ControlsMixin:
                 self.player.next_track()  # fades over a second
             except Exception:
                 log.exception("player cannot skip a blocked track")
+            self._watch_player()  # the status names the new track at once
         self._emit("state", self._status().to_dict())
 
     def _relative(self, path: str) -> str:
