@@ -213,7 +213,7 @@ class Auth:
             return token, session
 
     def session(self, token: str | None) -> Session | None:
-        """The live session of a cookie token (its expiry is pushed on), or None."""
+        """The live session of a cookie token, or None (unknown, logged out, expired)."""
         if not token or len(token) > 100:
             return None
         now = self.clock()
@@ -225,7 +225,6 @@ class Auth:
             if now >= s.expires:
                 del self._sessions[key]
                 return None
-            s.expires = now + self.session_s
             return s
 
     def logout(self, token: str | None) -> None:

@@ -34,7 +34,7 @@ class WebConfig(Section):
     )
     tls_keyfile: str | None = Field(None, description="TLS private key (PEM) for tls_certfile.")
     session_hours: float = Field(
-        12.0, gt=0, le=24 * 31, description="A login lasts this long without use."
+        12.0, gt=0, le=24 * 31, description="A login lasts this long (then log in again)."
     )
     login_attempts_per_minute: int = Field(
         5,

@@ -230,3 +230,19 @@ def test_tls_serves_https_with_a_secure_cookie(tmp_path, kiosk_factory):
     assert resp.status == 200
     cookie = resp.getheader("set-cookie")
     assert "Secure" in cookie and "HttpOnly" in cookie
+
+
+def test_sessions_expire_and_throttling_ends_after_a_minute(tmp_path):
+    pw = tmp_path / "pw"
+    pw.write_text(f"staff:{STAFF_PW}\n")
+    now = [1000.0]
+    auth = Auth(pw, 3600, 2, clock=lambda: now[0])
+    token, _session = auth.login("a", STAFF_PW)
+    now[0] += 3599
+    assert auth.session(token) is not None
+    now[0] += 2
+    assert auth.session(token) is None  # a login lasts session_hours, used or not
+    assert auth.login("b", "x") is None and auth.login("b", "y") is None
+    assert auth.throttled("b") > 59 and auth.throttled("c") == 0  # per address
+    now[0] += 60
+    assert auth.throttled("b") == 0
