@@ -19,6 +19,7 @@ from kiosk import PACKAGE_DIR
 from kiosk.camera.config import CameraConfig
 from kiosk.comms.config import MqttConfig
 from kiosk.mood.config import MoodConfig, PolicyConfig
+from kiosk.music.announce_config import AnnouncementsConfig
 from kiosk.music.config import MusicConfig, PlayerConfig
 from kiosk.music.import_config import ImportConfig
 from kiosk.service.config import ServiceConfig
@@ -50,6 +51,9 @@ class KioskConfig(Section):
     )
     usb_import: ImportConfig = Field(
         default_factory=ImportConfig, description="Music import from USB sticks."
+    )
+    announcements: AnnouncementsConfig = Field(
+        default_factory=AnnouncementsConfig, description="Recorded messages over the music."
     )
     web: WebConfig = Field(default_factory=WebConfig, description="Staff page on the LAN.")
 

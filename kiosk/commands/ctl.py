@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description=(
             "TARGET is a kiosk id, group:<name> or all. COMMAND is one of: volume, pause, "
             "resume, next, override, clear_override, reload, rescan, status, block, unblock, "
-            "blocks. "
+            "blocks, announce. "
             "`kiosk ctl list` shows the kiosks known to the broker."
         ),
     )

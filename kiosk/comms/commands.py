@@ -90,6 +90,12 @@ class Block(_Cmd):
         return "pattern", str(self.pattern)
 
 
+class Announce(_Cmd):
+    file: str = Field(
+        ..., min_length=1, max_length=1024, description="A file in an announcement folder."
+    )
+
+
 def _block(api: Any, c: Block) -> dict[str, Any]:
     return {"blocked": api.block(*c.rule())}
 
@@ -123,6 +129,7 @@ COMMANDS: dict[str, tuple[type[_Cmd], Callable[[KioskApi, Any], dict[str, Any] |
     "block": (Block, _block),
     "unblock": (Block, _unblock),
     "blocks": (NoArgs, lambda api, c: {"blocks": api.blocks()}),
+    "announce": (Announce, lambda api, c: {"announced": api.announce(c.file)}),
 }
 # What a staff source runs instead of the plain action.
 STAFF_ACTIONS: dict[str, Callable[[Any, Any], dict[str, Any] | None]] = {
@@ -142,6 +149,7 @@ COMMAND_HELP: dict[str, str] = {
     "block": '{"track": "current"|"<path>"} or {"artist": "..."} or {"pattern": "..."}',
     "unblock": "the same payload as block",
     "blocks": "reply with the block list",
+    "announce": '{"file": "<a file in an announcement folder>"}',
 }
 
 

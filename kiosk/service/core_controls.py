@@ -33,6 +33,7 @@ class ControlsMixin:
         cfg = self.loaded.config
         self.blocklist = blocklist if blocklist is not None else BlockList(None, cfg.music.blocked)
         self._skips = SkipLimiter(cfg.player.skip_limit_per_hour)
+        self.announcer: Any = None  # the daemon sets one when announcements.rules exist
 
     def _reconfigure_controls(self, cfg: Any) -> None:
         self.blocklist.reseed(cfg.music.blocked)
@@ -57,6 +58,27 @@ class ControlsMixin:
         with self._lock:
             left = self._skips.left(self.clock.monotonic())
             return {"limit": self._skips.per_hour, "left": left}
+
+    # -- announcements ----------------------------------------------------------------------
+
+    def announce(self, file: str) -> dict[str, str]:
+        """Play one announcement now (a file in one of the announcement folders)."""
+        if self.announcer is None:
+            raise CommandError("announcements are off (no announcements.rules in the config)")
+        try:
+            path = self.announcer.announce(file)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        return {"file": path.name}
+
+    def poll_announcements(self) -> None:
+        """Daemon loop: start timed announcements that are due (dropped while closed)."""
+        if self.announcer is None:
+            return
+        from kiosk.mood.schedule import evaluate
+
+        local = self.clock.local()
+        self.announcer.poll(local, evaluate(self.loaded.config.policy.schedule, local).open)
 
     # -- block list -------------------------------------------------------------------------
 

@@ -204,7 +204,27 @@ class Daemon:
             blocklist=BlockList(block_file, self.loaded.config.music.blocked),
         )
         core.player = self._make_player(self.loaded, self.player_backend, core)
+        if not self.simulate:
+            self._start_announcer(core)
         return core
+
+    def _start_announcer(self, core: Core) -> None:
+        cfg = self.loaded.config
+        if not cfg.announcements.rules:
+            return
+        from kiosk.music.announce_voice import NullVoice, VlcVoice
+        from kiosk.music.announcements import Announcer
+
+        try:
+            if getattr(core.player, "backend", "") == "vlc":
+                voice: Any = VlcVoice(cfg.player, cfg.announcements.wav_path, self.loaded.base_dir)
+            else:
+                voice = NullVoice()
+        except Exception as exc:  # the music plays on without announcements
+            log.error("announcements are off: their player cannot start: %s", exc)
+            return
+        core.announcer = Announcer(cfg.announcements, core.player, voice, self.loaded.resolve)
+        core.events.subscribe(core.announcer.on_track, {"track"})
 
     def _start_mqtt(self, core: Core) -> None:
         if self.simulate or not getattr(self.loaded.config.mqtt, "enabled", False):
@@ -392,6 +412,8 @@ class Daemon:
             return 2
         finally:
             self._close_camera()
+            if core.announcer is not None:
+                core.announcer.close()
             try:
                 core.player.close()
             except Exception:
@@ -479,6 +501,7 @@ class Daemon:
                 self.notifier.status(self._status_text(core))
             if now >= next_poll:
                 core.poll()
+                core.poll_announcements()
                 next_poll = now + svc.poll_interval_s
             if now >= next_refresh:
                 core.refresh_library()
