@@ -174,3 +174,34 @@ def test_real_libvlc_voice_plays_over_the_ducked_music(tmp_path, vlc_module):
     spoken = voice_out.samples()
     assert len(spoken) > 0.8 * 22050 and abs(dominant_hz(spoken, 22050) - 440) < 10
     assert abs(dominant_hz(music_out.samples(), 22050) - 880) < 10  # the music kept playing
+
+
+def test_daemon_plays_announcements_and_the_command_reaches_them(tmp_path):
+    import threading
+
+    from kiosk.config import load_config
+    from kiosk.service.daemon import Daemon
+
+    write_tone(tmp_path / "music" / "background" / "a.wav", 880, 1.0)
+    write_tone(tmp_path / "offers" / "hello.wav", 440, 0.3)
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(
+        f"camera: {{backend: demo, interval_s: 1}}\nmusic: {{root: {tmp_path}/music}}\n"
+        f'player: {{backend: "null"}}\nservice: {{state_dir: {tmp_path}/state}}\n'
+        f"announcements: {{duck_ramp_s: 0, rules: [{{folder: offers, every_tracks: 1}}]}}\n"
+    )
+    daemon = Daemon(load_config(cfg))
+    rc: list[int] = []
+    t = threading.Thread(target=lambda: rc.append(daemon.run()), daemon=True)
+    t.start()
+    try:
+        wait(lambda: daemon.core is not None and daemon.core.announcer is not None, 30)
+        wait(lambda: daemon.core.announcer.played, 30)  # the first track was one track
+        wait(lambda: not daemon.core.announcer.busy())
+        r = Dispatcher(daemon.core).dispatch("announce", {"file": "hello.wav"})
+        assert r["ok"] and r["announced"] == {"file": "hello.wav"}
+        wait(lambda: len(daemon.core.announcer.played) >= 2)
+    finally:
+        daemon.request_stop()
+        t.join(30)
+    assert rc == [0]
