@@ -97,10 +97,11 @@ def start_web(api: Any, loaded: Any) -> WebServer:
     """Build and start the page from ``loaded.config.web``. Raises ``WebError``."""
     try:
         from kiosk.web.app import create_app
-        from kiosk.web.auth import Auth, PasswordFileError
+        from kiosk.web.auth import Auth, PasswordFileError, keep_big_blocks_mapped
     except ImportError as exc:
         raise WebError(f"the staff page needs starlette and uvicorn: {exc}") from None
     cfg = loaded.config.web
+    keep_big_blocks_mapped()  # before the first scrypt (see auth.py)
     try:
         auth = Auth(
             loaded.resolve(cfg.password_file),

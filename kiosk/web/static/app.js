@@ -60,7 +60,7 @@
     }
   }
 
-  function bar(parent, label, share) {
+  function bar(parent, key, label, share) {
     const row = document.createElement("div");
     row.className = "drow";
     const name = document.createElement("span");
@@ -69,6 +69,7 @@
     track.className = "dbar";
     const fill = document.createElement("span");
     fill.style.width = Math.round(share * 100) + "%";
+    fill.className = "m-" + key;
     track.appendChild(fill);
     const pct = document.createElement("span");
     pct.textContent = Math.round(share * 100) + "%";
@@ -112,7 +113,7 @@
     $("camera").textContent = s.camera_ok ? "ok" : "not working";
     const dist = $("dist");
     dist.textContent = "";
-    if (s.mood) for (const k of s.moods) bar(dist, WORDS[k] || k, s.distribution[k] || 0);
+    if (s.mood) for (const k of s.moods) bar(dist, k, WORDS[k] || k, s.distribution[k] || 0);
     // operator
     const sel = $("ov-mood");
     const options = ["", ...s.moods, ...s.playlists.filter((p) => !s.moods.includes(p))];
