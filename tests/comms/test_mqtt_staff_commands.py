@@ -60,3 +60,18 @@ def test_block_and_next_over_mqtt_match_the_dispatcher(tmp_path, broker, watch, 
     assert bad["ok"] is False and bad["error"] == local["error"]
     assert cmd("unblock", {"track": r["blocked"]["track"]}, "u1")["ok"]
     assert core.blocks() == []
+
+
+def test_kiosk_ctl_checks_block_payloads_like_the_kiosk():
+    import subprocess
+    import sys
+
+    out = subprocess.run(
+        [sys.executable, "-m", "kiosk", "ctl", "k1", "block", '{"artist": "a", "pattern": "b"}'],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 2
+    local = Dispatcher(None).dispatch("block", {"artist": "a", "pattern": "b"})  # type: ignore[arg-type]
+    assert local["error"] in out.stderr
