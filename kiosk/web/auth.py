@@ -58,7 +58,11 @@ def keep_big_blocks_mapped() -> None:
     try:
         import ctypes
 
-        ctypes.CDLL("libc.so.6").mallopt(-3, 8 * 1024 * 1024)  # M_MMAP_THRESHOLD
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-3, 8 * 1024 * 1024)  # M_MMAP_THRESHOLD
+        # Fixing it also fixes the trim threshold at 128 KB, and the heap would then shrink
+        # and grow again around every camera frame; 2x, as glibc's own adaptive rule sets it.
+        libc.mallopt(-1, 16 * 1024 * 1024)  # M_TRIM_THRESHOLD
     except (OSError, AttributeError):
         pass
 

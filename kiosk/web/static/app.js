@@ -203,11 +203,27 @@
     const es = new EventSource("/api/events");
     es.addEventListener("state", (ev) => { $("live").className = "live on"; render(JSON.parse(ev.data)); });
     es.addEventListener("logout", () => { es.close(); location.reload(); });
-    es.onerror = () => { $("live").className = "live"; };
+    es.onerror = () => {
+      $("live").className = "live";
+      // A closed stream (logged out, kiosk restarted) is not retried by the browser.
+      if (es.readyState === EventSource.CLOSED) setTimeout(() => refresh().then(listen), 3000);
+    };
   }
 
   $("skip").addEventListener("click", () => send("next"));
-  $("block").addEventListener("click", () => send("block", { track: "current" }));
+  // Staff cannot unblock, so a block takes two taps: the first one asks.
+  let blockArmed = null;
+  $("block").addEventListener("click", () => {
+    if (!blockArmed) {
+      $("block").textContent = "Tap again to block";
+      blockArmed = setTimeout(() => { blockArmed = null; $("block").textContent = "Block this track"; }, 4000);
+      return;
+    }
+    clearTimeout(blockArmed);
+    blockArmed = null;
+    $("block").textContent = "Block this track";
+    send("block", { track: "current" });
+  });
   const setVol = (v) => send("volume", { level: Math.round(v) });
   $("volume").addEventListener("change", (ev) => setVol(Number(ev.target.value)));
   $("vol-down").addEventListener("click", () => state && setVol(Math.max(state.volume_limits[0], state.volume - 5)));
