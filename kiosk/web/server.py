@@ -74,6 +74,8 @@ class WebServer:
             self.error = f"{type(exc).__name__}: {exc}"
         if not self.server.started and self.error is None:
             self.error = "the server stopped before it started (see the log line above)"
+        elif self.server.started and not self.server.should_exit:
+            log.error("the staff page stopped unexpectedly (%s); the kiosk plays on", self.error)
 
     def start(self) -> None:
         self.thread.start()

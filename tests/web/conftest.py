@@ -6,7 +6,7 @@ import os
 import shutil
 
 import pytest
-from web_helpers import start_kiosk
+from web_helpers import missing, start_kiosk
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -17,22 +17,15 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _missing(reason: str) -> None:
-    # CI must exercise the real browser: a missing one fails the run instead of skipping.
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{reason} (required under CI=true)")
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="session")
 def chromium():
     path = shutil.which("chromium") or "/usr/bin/chromium"
     if not os.path.exists(path):
-        _missing("chromium not installed: apt-get install --no-install-recommends chromium")
+        missing("chromium not installed: apt-get install --no-install-recommends chromium")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        _missing("playwright not installed: pip install -e '.[dev]'")
+        missing("playwright not installed: pip install -e '.[dev]'")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
         yield browser

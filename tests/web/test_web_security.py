@@ -246,3 +246,14 @@ def test_sessions_expire_and_throttling_ends_after_a_minute(tmp_path):
     assert auth.throttled("b") > 59 and auth.throttled("c") == 0  # per address
     now[0] += 60
     assert auth.throttled("b") == 0
+
+
+def test_a_missing_browser_fails_under_ci(monkeypatch):
+    from web_helpers import missing
+
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="required under CI=true"):
+        missing("chromium not installed")
+    monkeypatch.setenv("CI", "")
+    with pytest.raises(pytest.skip.Exception):
+        missing("chromium not installed")
