@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "ctl",
     "import_cmd",
     "music_cmd",
+    "web_cmd",
     "check",
     "report",
 )

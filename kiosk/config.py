@@ -21,11 +21,13 @@ from kiosk.camera.config import CameraConfig
 from kiosk.comms.config import MqttConfig
 from kiosk.history.config import HistoryConfig
 from kiosk.mood.config import MoodConfig, PolicyConfig
+from kiosk.music.announce_config import AnnouncementsConfig
 from kiosk.music.config import MusicConfig, PlayerConfig
 from kiosk.music.import_config import ImportConfig
 from kiosk.service.config import ServiceConfig
 from kiosk.settings_base import Section
 from kiosk.vision.config import VisionConfig
+from kiosk.web.config import WebConfig
 
 # Where relative paths in a config resolve when no config file is given: the checkout root,
 # which holds models/ and music/.
@@ -55,6 +57,10 @@ class KioskConfig(Section):
     history: HistoryConfig = Field(
         default_factory=HistoryConfig, description="Local history for `kiosk report`."
     )
+    announcements: AnnouncementsConfig = Field(
+        default_factory=AnnouncementsConfig, description="Recorded messages over the music."
+    )
+    web: WebConfig = Field(default_factory=WebConfig, description="Staff page on the LAN.")
 
     @model_validator(mode="before")
     @classmethod

@@ -50,7 +50,24 @@ def _show(args: argparse.Namespace) -> int:
         print(str(exc), file=sys.stderr)
         return 2
     print(yaml.safe_dump(loaded.config.model_dump(mode="json"), sort_keys=False), end="")
+    print(opening_hours_text(loaded.config.policy.schedule), end="")
     return 0
+
+
+def opening_hours_text(schedule, first=None) -> str:
+    """The next 14 days' opening hours as YAML comments, so a mistake is visible."""
+    from datetime import date
+
+    from kiosk.mood.schedule import opening_days
+
+    first = first or date.today()
+    if not schedule.enabled:
+        return "# opening hours: policy.schedule.enabled is false, so always open\n"
+    lines = ["# opening hours, next 14 days (local time):"]
+    for day, hours in opening_days(schedule, first, 14):
+        why = "" if hours.reason == "weekly" else f"  ({hours.reason})"
+        lines.append(f"#   {day:%a %Y-%m-%d}  {hours.text():<12}{why}".rstrip())
+    return "\n".join(lines) + "\n"
 
 
 def _example(args: argparse.Namespace) -> int:

@@ -30,7 +30,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="send a command to kiosks over MQTT, or list them",
         description=(
             "TARGET is a kiosk id, group:<name> or all. COMMAND is one of: volume, pause, "
-            "resume, next, override, clear_override, reload, rescan, status, report. "
+            "resume, next, override, clear_override, reload, rescan, status, report, block, "
+            "unblock, blocks, announce. "
             "`kiosk ctl list` shows the kiosks known to the broker."
         ),
     )
@@ -283,7 +284,8 @@ def _send(session: _Session, args: argparse.Namespace, data: dict[str, Any], roo
     else:
         for kid, r in sorted(answers.items()):
             if r.get("ok"):
-                extra = f"  {json.dumps(r['status'])}" if "status" in r else ""
+                key = next((k for k in ("status", "blocks", "blocked") if k in r), None)
+                extra = f"  {json.dumps(r[key])}" if key else ""
                 print(f"{kid}: ok{extra}")
             else:
                 print(f"{kid}: FAILED: {r.get('error')}")

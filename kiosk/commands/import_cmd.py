@@ -73,6 +73,7 @@ def _fail(args: argparse.Namespace, message: str, code: int) -> int:
 def run(args: argparse.Namespace) -> int:
     from kiosk.config import ConfigError, load_config
     from kiosk.music.import_notify import MqttReporter, notify_daemon
+    from kiosk.music.import_progress import ProgressFile
     from kiosk.music.importer import (
         StopRequest,
         find_music_folder,
@@ -129,10 +130,16 @@ def run(args: argparse.Namespace) -> int:
                 return 0
             return _fail(args, msg, 1)
         reporter = MqttReporter(loaded)
+        progress_file = ProgressFile(paths.library_dir)  # read by the staff page
+
+        def report(event: dict) -> None:
+            reporter(event)
+            progress_file(event)
+
         try:
-            reporter({"state": "running", "source": str(source)})
+            report({"state": "running", "source": str(source)})
             result = run_import(source, paths, cfg, mode=args.mode, strict=args.strict or None,
-                                progress=reporter, force=args.force, stop=stop)  # fmt: skip
+                                progress=report, force=args.force, stop=stop)  # fmt: skip
         finally:
             reporter.close()
     if result.ok and (args.rollback or result.files):

@@ -3,6 +3,11 @@
 name + raw payload → typed pydantic model → one ``KioskApi`` call → result dict
 ``{"id", "command", "ok", "error"}`` (plus ``"status"`` for ``status``). Nothing reaches
 the core unless the payload validated, so a refused command never changes state.
+
+``source`` says who asks: ``operator`` (MQTT, ``kiosk ctl``, the staff page's operator
+login: everything) or ``staff`` (the staff page's staff login: only ``STAFF_COMMANDS``,
+and ``next`` within ``player.skip_limit_per_hour``). The source comes from how the caller
+authenticated, never from the payload.
 """
 
 from __future__ import annotations
@@ -13,7 +18,15 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    ValidationError,
+    model_validator,
+)
 
 from kiosk.api import CommandError, Event, KioskApi
 
@@ -24,6 +37,9 @@ MAX_ID_LEN = 128
 NAME_PATTERN = r"^[^\x00-\x1f/\\]{1,64}$"
 # Select entity in Home Assistant sends this to go back to the camera's mood.
 AUTO = "auto"
+OPERATOR, STAFF = "operator", "staff"
+# What a staff login may do; everything else needs the operator role.
+STAFF_COMMANDS = frozenset({"next", "volume", "block", "blocks", "status"})
 
 
 class _Cmd(BaseModel):
@@ -52,6 +68,48 @@ class Report(_Cmd):
     plays: bool = Field(False, description="Include the list of plays.")  # strict: no "yes"
 
 
+class Block(_Cmd):
+    """Exactly one of track ("current" or a path), artist, pattern."""
+
+    track: str | None = Field(
+        None, min_length=1, max_length=1024, description='"current" or a file path.'
+    )
+    artist: str | None = Field(None, min_length=1, max_length=200, description="An artist.")
+    pattern: str | None = Field(
+        None, min_length=1, max_length=200, description="Text in title, artist or path."
+    )
+
+    @model_validator(mode="after")
+    def _one(self) -> Block:
+        if sum(v is not None for v in (self.track, self.artist, self.pattern)) != 1:
+            raise ValueError("give exactly one of track, artist, pattern")
+        for v in (self.track, self.artist, self.pattern):
+            if v is not None and (not v.strip() or any(ord(c) < 32 for c in v)):
+                raise ValueError("must be printable text")
+        return self
+
+    def rule(self) -> tuple[str, str]:
+        if self.track is not None:
+            return "track", self.track
+        if self.artist is not None:
+            return "artist", self.artist
+        return "pattern", str(self.pattern)
+
+
+class Announce(_Cmd):
+    file: str = Field(
+        ..., min_length=1, max_length=1024, description="A file in an announcement folder."
+    )
+
+
+def _block(api: Any, c: Block) -> dict[str, Any]:
+    return {"blocked": api.block(*c.rule())}
+
+
+def _unblock(api: Any, c: Block) -> None:
+    api.unblock(*c.rule())
+
+
 def _status(api: KioskApi, _: _Cmd) -> dict[str, Any]:
     return {"status": api.status().to_dict()}
 
@@ -75,6 +133,14 @@ COMMANDS: dict[str, tuple[type[_Cmd], Callable[[KioskApi, Any], dict[str, Any] |
     "rescan": (NoArgs, lambda api, c: api.rescan_library()),
     "status": (NoArgs, _status),
     "report": (Report, lambda api, c: {"report": api.report(c.date, c.plays)}),
+    "block": (Block, _block),
+    "unblock": (Block, _unblock),
+    "blocks": (NoArgs, lambda api, c: {"blocks": api.blocks()}),
+    "announce": (Announce, lambda api, c: {"announced": api.announce(c.file)}),
+}
+# What a staff source runs instead of the plain action.
+STAFF_ACTIONS: dict[str, Callable[[Any, Any], dict[str, Any] | None]] = {
+    "next": lambda api, c: api.next_track(limited=True),
 }
 
 
@@ -130,7 +196,10 @@ class Dispatcher:
         self.source = source  # recorded with each command in the history
 
     def dispatch(
-        self, name: str, payload: bytes | str | dict[str, Any] | None = None
+        self,
+        name: str,
+        payload: bytes | str | dict[str, Any] | None = None,
+        source: str = OPERATOR,
     ) -> dict[str, Any]:
         result: dict[str, Any] = {"id": None, "command": name[:64], "ok": False, "error": None}
         try:
@@ -144,6 +213,11 @@ class Dispatcher:
             result["error"] = f"unknown command {name[:64]!r}; known: {', '.join(COMMANDS)}"
             return result
         model, action = entry
+        if source != OPERATOR:
+            if name not in STAFF_COMMANDS:
+                result["error"] = f"{name} needs the operator role"
+                return result
+            action = STAFF_ACTIONS.get(name, action)
         try:
             cmd = model.model_validate(data)
         except ValidationError as exc:
@@ -153,22 +227,23 @@ class Dispatcher:
             extra = action(self.api, cmd)
         except CommandError as exc:
             result["error"] = str(exc) or f"{name} refused"
-            return self._record(result, cmd)
+            return self._record(result, cmd, source)
         except Exception as exc:  # a core bug must not take the front end down
             log.exception("command %s failed", name)
             result["error"] = f"internal error: {type(exc).__name__}"
-            return self._record(result, cmd)
+            return self._record(result, cmd, source)
         result["ok"] = True
-        self._record(result, cmd)
+        self._record(result, cmd, source)
         if extra:
             result.update(extra)
         return result
 
-    def _record(self, result: dict[str, Any], cmd: _Cmd) -> dict[str, Any]:
+    def _record(self, result: dict[str, Any], cmd: _Cmd, role: str) -> dict[str, Any]:
         """A ``command`` event for the history (validated commands only; never the id)."""
         events = getattr(self.api, "events", None)
         if events is not None:
-            data = {"command": result["command"], "source": self.source, "ok": result["ok"]}
+            source = self.source if role == OPERATOR else f"{self.source}:{role}"
+            data = {"command": result["command"], "source": source, "ok": result["ok"]}
             data |= {"args": cmd.model_dump(exclude={"id"}), "error": result["error"]}
             events.emit(Event("command", data, time.time()))
         return result

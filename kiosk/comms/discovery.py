@@ -111,10 +111,11 @@ def discovery_messages(topics: Topics, discovery_prefix: str) -> list[tuple[str,
             },
         ),
     ]
-    for name, label, icon in (
-        ("next", "Next track", "mdi:skip-next"),
-        ("pause", "Pause", "mdi:pause"),
-        ("resume", "Resume", "mdi:play"),
+    for name, label, icon, press in (
+        ("next", "Next track", "mdi:skip-next", "{}"),
+        ("pause", "Pause", "mdi:pause", "{}"),
+        ("resume", "Resume", "mdi:play", "{}"),
+        ("block", "Block this track", "mdi:cancel", '{"track": "current"}'),
     ):
         entities.append(
             (
@@ -123,7 +124,7 @@ def discovery_messages(topics: Topics, discovery_prefix: str) -> list[tuple[str,
                 {
                     "name": label,
                     "command_topic": topics.cmd(name),
-                    "payload_press": "{}",
+                    "payload_press": press,
                     "icon": icon,
                 },
             )

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from kiosk.api import EMOTIONS
+from kiosk.mood.schedule_config import HolidaysConfig, SpecialDay
 from kiosk.settings_base import Section
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -190,6 +191,22 @@ class ScheduleConfig(Section):
             "no volume changes and every playlist allowed."
         ),
     )
+    special_days: list[SpecialDay] = Field(
+        [],
+        description=(
+            "Dates with their own hours, e.g. {date: '2026-12-24', open: '09:00', close: "
+            "'14:00'} or {date: '2026-12-25', closed: true}. They win over holidays and the "
+            "weekly hours."
+        ),
+    )
+    holidays: HolidaysConfig | None = Field(
+        None,
+        description=(
+            "Public holidays (the holidays package, no network): {country: GB, subdiv: ENG, "
+            "hours: closed}, or hours: {open: '10:00', close: '16:00'}. null: holidays are "
+            "ordinary days. `kiosk config show` lists the next 14 days' hours."
+        ),
+    )
 
     @field_validator("open", "close")
     @classmethod
@@ -214,6 +231,14 @@ class ScheduleConfig(Section):
         starts = [d.start for d in v]
         if len(set(starts)) != len(starts):
             raise ValueError("two dayparts start at the same time")
+        return v
+
+    @field_validator("special_days")
+    @classmethod
+    def _unique_dates(cls, v: list[SpecialDay]) -> list[SpecialDay]:
+        dates = [d.date for d in v]
+        if len(set(dates)) != len(dates):
+            raise ValueError("a date is listed twice")
         return v
 
 

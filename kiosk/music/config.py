@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from kiosk.music.blocklist import BlockEntry
 from kiosk.settings_base import Section
 
 AUDIO_EXTENSIONS = (".mp3", ".ogg", ".oga", ".opus", ".flac", ".wav", ".m4a", ".aac")
@@ -29,6 +30,12 @@ class MusicConfig(Section):
         min_length=1,
         description="File name endings treated as audio (case-insensitive). Everything "
         "else (covers, playlists, text, hidden files) is ignored.",
+    )
+    blocked: list[BlockEntry] = Field(
+        [],
+        description="Tracks never played, e.g. [{artist: 'Some Band'}, {pattern: 'christmas'}, "
+        "{track: 'happy/song.mp3'}]. Always in force; the block/unblock commands add and "
+        "remove further rules, kept in the state directory.",
     )
 
     @field_validator("extensions")
@@ -116,6 +123,13 @@ class PlayerConfig(Section):
             "kiosk-audio-<uid>.wav in the temp folder. Relative paths resolve against this "
             "file's folder."
         ),
+    )
+    skip_limit_per_hour: int = Field(
+        6,
+        ge=0,
+        le=1000,
+        description="How many times staff (the staff page's staff role) may skip a track per "
+        "hour; MQTT, kiosk ctl and the operator role are not limited. 0: unlimited.",
     )
     vlc_args: list[str] = Field(
         [],

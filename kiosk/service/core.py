@@ -25,7 +25,9 @@ from kiosk.api import CommandError, Event, EventBus, EventKind, Status
 from kiosk.config import ConfigError, LoadedConfig, load_config
 from kiosk.mood.policy import Decision, Policy, PolicyError
 from kiosk.mood.window import EMPTY, FaceLike, MoodState, MoodWindow
+from kiosk.music.blocklist import BlockList
 from kiosk.service.clock import Clock, RealClock
+from kiosk.service.core_controls import ControlsMixin
 from kiosk.service.logs import fields
 
 log = logging.getLogger(__name__)
@@ -34,7 +36,7 @@ log = logging.getLogger(__name__)
 REPLAY_BACKOFF_S = 5.0
 
 
-class Core:
+class Core(ControlsMixin):
     """Implements ``KioskApi``. Construct, then ``start()``; feed ``add_sample`` and ``poll``."""
 
     def __init__(
@@ -46,6 +48,7 @@ class Core:
         events: EventBus | None = None,
         reload_hook: Callable[[LoadedConfig], LoadedConfig] | None = None,
         library_factory: Callable[[LoadedConfig], Any] | None = None,
+        blocklist: BlockList | None = None,
     ) -> None:
         """``library`` None means "every playlist is available" (simulation without music).
 
@@ -53,7 +56,8 @@ class Core:
         first one (e.g. the demo's music root) before it is applied. ``library_factory``
         builds a fresh library on ``rescan_library`` and config reloads, so a music root
         that is a symlink swapped by the USB importer, or a changed ``music.root``, is
-        followed.
+        followed. ``blocklist`` (default: in memory, from ``music.blocked``) holds the
+        tracks never played; the daemon passes one kept in the state directory.
         """
         self.loaded = loaded
         self.player = player
@@ -81,6 +85,7 @@ class Core:
         self._camera: dict[str, Any] = {"ok": True, "error": None, "since": self.clock.time()}
         # (date, plays) -> summary; set by kiosk.history.attach.attach when the history is on.
         self.reporter: Callable[[str | None, bool], dict[str, Any]] | None = None
+        self._init_controls(blocklist)  # skip limit and block list (core_controls.py)
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -206,13 +211,18 @@ class Core:
             self.player.set_volume(int(float(level) + 0.5))  # 0..100, so no negatives
             self._emit("state", self._status().to_dict())
 
-    def next_track(self) -> None:
+    def next_track(self, limited: bool = False) -> None:
+        """Skip. ``limited`` (staff) obeys ``player.skip_limit_per_hour``."""
         with self._locked():
             if self.policy.playlist is None:
                 raise CommandError("nothing is playing")
             if self._user_paused:
                 raise CommandError("paused; resume first")
+            if limited:
+                self._check_skip_limit()
             self.player.next_track()
+            if limited:
+                self._record_skip()
 
     def pause(self) -> None:
         with self._locked():
@@ -290,6 +300,7 @@ class Core:
         cfg = loaded.config
         self.window.reconfigure(cfg.mood)
         self.policy.reconfigure(cfg.policy)
+        self._reconfigure_controls(cfg)
         reconfigure = getattr(self.player, "reconfigure", None)
         if callable(reconfigure):
             reconfigure(cfg.player)
@@ -322,7 +333,7 @@ class Core:
             log.exception("music library scan failed")
             self._set_library_fault(f"music library scan failed: {exc}")
             return False
-        available = frozenset(name for name, tracks in lists.items() if tracks)
+        available = frozenset(n for n, tracks in lists.items() if self.blocklist.allowed(tracks))
         changed = available != self._available
         self._available = available
         if available:
@@ -373,7 +384,7 @@ class Core:
         if self.library is None:
             return []
         try:
-            return list(self.library.tracks(playlist))
+            return self.blocklist.allowed(self.library.tracks(playlist))
         except Exception:
             log.exception("cannot list playlist %s", playlist)
             return []

@@ -163,6 +163,7 @@ class Daemon:
         self._mqtt_lock = threading.Lock()
         self._mqtt_swap: threading.Thread | None = None
         self._mqtt_restart = False
+        self._web: Any = None
         self._make_player = make_player or _create_player
         self._make_library = make_library or _library
         self._make_pipeline = make_pipeline or _pipeline
@@ -193,6 +194,10 @@ class Daemon:
         self._pipeline = self._make_pipeline(self.loaded)
         library = self._make_library(self.loaded, not self.simulate)
         hook = with_demo_music if self.demo else None
+        from kiosk.music.blocklist import BlockList
+
+        # A simulation never touches the shop's real block list file.
+        block_file = None if self.simulate else state_dir(self.loaded) / "blocklist.json"
         core = Core(
             self.loaded,
             None,
@@ -200,9 +205,30 @@ class Daemon:
             self.clock,
             reload_hook=hook,
             library_factory=lambda loaded: self._make_library(loaded, not self.simulate),
+            blocklist=BlockList(block_file, self.loaded.config.music.blocked),
         )
         core.player = self._make_player(self.loaded, self.player_backend, core)
+        if not self.simulate:
+            self._start_announcer(core)
         return core
+
+    def _start_announcer(self, core: Core) -> None:
+        cfg = self.loaded.config
+        if not cfg.announcements.rules:
+            return
+        from kiosk.music.announce_voice import NullVoice, VlcVoice
+        from kiosk.music.announcements import Announcer
+
+        try:
+            if getattr(core.player, "backend", "") == "vlc":
+                voice: Any = VlcVoice(cfg.player, cfg.announcements.wav_path, self.loaded.base_dir)
+            else:
+                voice = NullVoice()
+        except Exception as exc:  # the music plays on without announcements
+            log.error("announcements are off: their player cannot start: %s", exc)
+            return
+        core.announcer = Announcer(cfg.announcements, core.player, voice, self.loaded.resolve)
+        core.events.subscribe(core.announcer.on_track, {"track"})
 
     def _start_mqtt(self, core: Core) -> None:
         if self.simulate or not getattr(self.loaded.config.mqtt, "enabled", False):
@@ -218,6 +244,29 @@ class Daemon:
         except Exception:
             log.exception("MQTT front end failed to start; the kiosk runs without it")
             self._mqtt = None
+
+    def _start_web(self, core: Core) -> None:
+        if self.simulate or not self.loaded.config.web.enabled:
+            return
+        try:
+            from kiosk.web.server import WebError, start_web
+        except ImportError as exc:
+            log.error("the staff page is enabled but cannot load: %s", exc)
+            return
+        try:
+            self._web = start_web(core, self.loaded)
+        except WebError as exc:
+            log.error("staff page not started; the kiosk runs without it: %s", exc)
+        except Exception:
+            log.exception("staff page failed to start; the kiosk runs without it")
+
+    def _stop_web(self) -> None:
+        if self._web is not None:
+            try:
+                self._web.stop()
+            except Exception:
+                log.exception("staff page stop failed")
+        self._web = None
 
     def _restart_mqtt(self, core: Core) -> None:
         """Swap the MQTT client for one with the new settings, off the main loop: with a
@@ -348,6 +397,8 @@ class Daemon:
             if history is not None:
                 history.close()  # commits the last rows
             self.camera.close()
+            if core.announcer is not None:
+                core.announcer.close()
             try:
                 core.player.close()
             except Exception:
@@ -398,6 +449,7 @@ class Daemon:
         svc = self.loaded.config.service
         core.start()
         self._start_mqtt(core)
+        self._start_web(core)
         self.notifier.ready(self._status_text(core))
         log.info(
             "kiosk running",
@@ -434,6 +486,7 @@ class Daemon:
                 self._step("status", lambda: self.notifier.status(self._status_text(core)))
             if now >= next_poll:
                 self._step("poll", core.poll)
+                self._step("announcements", core.poll_announcements)
                 next_poll = now + svc.poll_interval_s
             if now >= next_refresh:
                 self._step("library refresh", core.refresh_library)
@@ -450,6 +503,7 @@ class Daemon:
         log.info("stopping", extra=fields(fade_s=svc.stop_fade_s))
         self.notifier.stopping()
         self._stop_mqtt()
+        self._stop_web()
         core.shutdown(svc.stop_fade_s)
         return 0
 

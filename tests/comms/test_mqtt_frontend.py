@@ -145,7 +145,7 @@ def test_discovery_and_birth_message(broker, watch, frontend):
     w.drain()
     configs = {m.topic: json.loads(m.payload) for m in w.seen if m.topic.endswith("/config")}
     components = sorted(t.split("/")[1] for t in configs)
-    assert components == ["button"] * 3 + ["number", "select"] + ["sensor"] * 4
+    assert components == ["button"] * 4 + ["number", "select"] + ["sensor"] * 4
     required = {
         "sensor": {"state_topic"},
         "number": {"command_topic", "state_topic", "min", "max"},
@@ -168,7 +168,7 @@ def test_discovery_and_birth_message(broker, watch, frontend):
     w.publish("homeassistant/status", "online")
     w.wait(lambda m: m.topic == "kiosk/k1/state" and w.seen.index(m) >= n_before)
     w.drain()
-    assert sum(m.topic.endswith("/config") for m in w.seen[n_before:]) == 9
+    assert sum(m.topic.endswith("/config") for m in w.seen[n_before:]) == 10
 
 
 def test_discovery_can_be_switched_off(broker, watch, frontend):

@@ -1,0 +1,47 @@
+"""The USB import's progress as a small JSON file the staff page reads.
+
+Written next to the library versions (``<library_dir>/import-progress.json``), atomically
+and at most once a second (always for the final record), so a page never reads half a
+record and a big import is not slowed down by it. Best effort: a write that fails is
+logged once and the import goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+FILE_NAME = "import-progress.json"
+
+
+class ProgressFile:
+    def __init__(self, library_dir: Path) -> None:
+        self.path = library_dir / FILE_NAME
+        self._last = 0.0
+        self._warned = False
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        final = event.get("state") in ("done", "failed", "started")
+        now = time.monotonic()
+        if not final and now - self._last < 1.0:
+            return
+        self._last = now
+        record = {"ts": time.time(), **event}
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".import-progress-", dir=self.path.parent)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(record, f, default=str)
+            os.chmod(tmp, 0o640)
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            if not self._warned:
+                self._warned = True
+                log.warning("import progress file %s not written: %s", self.path, exc)

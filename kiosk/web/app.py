@@ -1,0 +1,245 @@
+"""The staff page's routes (Starlette).
+
+``GET /`` is the login page without a session and the staff page with one. Every change
+is ``POST /api/cmd/<command>`` with a JSON body, and runs through the same ``Dispatcher``
+as MQTT with the login's role as the source. A POST needs the session cookie (else 401),
+the session's CSRF token in ``X-CSRF-Token`` and, when the browser sends one, an
+``Origin`` equal to the page's own (else 403). The login itself is rate-limited per address.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from kiosk.comms.commands import Dispatcher
+from kiosk.web.auth import Auth, Session
+from kiosk.web.live import Live, snapshot
+
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).with_name("static")
+COOKIE = "kiosk_session"
+MAX_BODY = 4096
+MAX_STREAMS = 20
+KEEPALIVE_S = 15.0
+COALESCE_S = 0.25
+HEADERS = {
+    # Everything is served from here; nothing inline, nothing from elsewhere.
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+FILES = {
+    "app.js": "text/javascript; charset=utf-8",
+    "app.css": "text/css; charset=utf-8",
+}
+
+
+def _file(name: str) -> bytes:
+    return (STATIC / name).read_bytes()
+
+
+def create_app(
+    api: Any,
+    auth: Auth,
+    player_cfg: Any,
+    tls: bool = False,
+    import_file: Path | None = None,
+    today: Callable[[], Any] | None = None,
+) -> Callable[..., Any]:
+    """The ASGI app. ``today`` returns today's mood history (None: no history module)."""
+    dispatcher = Dispatcher(api)
+    live = Live(api)
+    pages = {n: _file(n) for n in ("login.html", "app.html", *FILES)}
+
+    def respond(body: bytes | dict[str, Any], status: int = 200, media: str = "") -> Response:
+        if isinstance(body, dict):
+            return JSONResponse(body, status_code=status, headers=HEADERS)
+        return Response(body, status_code=status, media_type=media, headers=HEADERS)
+
+    def current(request: Request) -> Session | None:
+        return auth.session(request.cookies.get(COOKIE))
+
+    def foreign(request: Request) -> bool:
+        """A cross-site request: an Origin that is not ours, or a cross-site fetch."""
+        origin = request.headers.get("origin")
+        if origin is not None:
+            own = f"{request.url.scheme}://{request.headers.get('host', '')}"
+            return origin != own
+        site = request.headers.get("sec-fetch-site")
+        return site is not None and site not in ("same-origin", "none")
+
+    async def body_json(request: Request) -> dict[str, Any] | None:
+        raw = b""
+        async for chunk in request.stream():
+            raw += chunk
+            if len(raw) > MAX_BODY:
+                return None
+        if not raw.strip():
+            return {}
+        try:
+            data = json.loads(raw)
+        except (ValueError, RecursionError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    async def index(request: Request) -> Response:
+        page = "app.html" if current(request) else "login.html"
+        return respond(pages[page], media="text/html; charset=utf-8")
+
+    async def static(request: Request) -> Response:
+        name = request.path_params["name"]
+        if name not in FILES:
+            return respond({"error": "not found"}, 404)
+        return respond(pages[name], media=FILES[name])
+
+    async def login(request: Request) -> Response:
+        if foreign(request):
+            return respond({"ok": False, "error": "cross-site request refused"}, 403)
+        ip = request.client.host if request.client else "?"
+        wait = auth.throttled(ip)
+        if wait > 0:
+            r = respond(
+                {"ok": False, "error": f"too many attempts; try again in {wait:.0f} s"}, 429
+            )
+            r.headers["Retry-After"] = str(int(wait) + 1)
+            return r
+        data = await body_json(request)
+        password = data.get("password") if data else None
+        result = await run_in_threadpool(auth.login, ip, password)  # scrypt: off the loop
+        if result is None:
+            await asyncio.sleep(0.5)  # a guesser gets no faster answer than a person
+            return respond({"ok": False, "error": "wrong password"}, 401)
+        token, session = result
+        r = respond({"ok": True, "role": session.role})
+        r.set_cookie(
+            COOKIE,
+            token,
+            max_age=int(auth.session_s),
+            httponly=True,
+            samesite="strict",
+            secure=tls,
+            path="/",
+        )
+        return r
+
+    def guard(request: Request) -> tuple[Session | None, Response | None]:
+        session = current(request)
+        if session is None:
+            return None, respond({"ok": False, "error": "log in first"}, 401)
+        if foreign(request):
+            return None, respond({"ok": False, "error": "cross-site request refused"}, 403)
+        if request.headers.get("x-csrf-token") != session.csrf:
+            return None, respond({"ok": False, "error": "missing or wrong CSRF token"}, 403)
+        return session, None
+
+    async def logout(request: Request) -> Response:
+        _session, refusal = guard(request)
+        if refusal is not None:
+            return refusal
+        auth.logout(request.cookies.get(COOKIE))
+        r = respond({"ok": True})
+        r.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict", secure=tls)
+        return r
+
+    async def command(request: Request) -> Response:
+        session, refusal = guard(request)
+        if refusal is not None or session is None:
+            return refusal or respond({"ok": False}, 401)
+        data = await body_json(request)
+        if data is None:
+            return respond({"ok": False, "error": "body must be a JSON object under 4 KB"}, 400)
+        name = request.path_params["name"]
+        result = await run_in_threadpool(dispatcher.dispatch, name, data, session.role)
+        return respond(result)
+
+    async def state(request: Request) -> Response:
+        session = current(request)
+        if session is None:
+            return respond({"ok": False, "error": "log in first"}, 401)
+        snap = await run_in_threadpool(snapshot, api, session.role, player_cfg, import_file)
+        return respond({**snap, "csrf": session.csrf})
+
+    async def today_route(request: Request) -> Response:
+        if current(request) is None:
+            return respond({"ok": False, "error": "log in first"}, 401)
+        data = await run_in_threadpool(today) if today is not None else None
+        if data is None:
+            return respond({"ok": False, "error": "no mood history on this kiosk"}, 404)
+        return respond({"ok": True, **data})
+
+    async def events(request: Request) -> Response:
+        session = current(request)
+        if session is None:
+            return respond({"ok": False, "error": "log in first"}, 401)
+        if live.clients() >= MAX_STREAMS:
+            return respond({"ok": False, "error": "too many open pages"}, 503)
+        role = session.role
+        token = request.cookies.get(COOKIE)
+
+        async def stream() -> AsyncIterator[bytes]:
+            wake = live.register()
+            try:
+                while True:
+                    snap = await run_in_threadpool(snapshot, api, role, player_cfg, import_file)
+                    yield f"event: state\ndata: {json.dumps(snap)}\n\n".encode()
+                    try:
+                        await asyncio.wait_for(wake.wait(), KEEPALIVE_S)
+                    except TimeoutError:
+                        yield b": keepalive\n\n"
+                    if live.closed:
+                        return
+                    if auth.session(token) is None:  # logged out or expired: end the stream
+                        yield b"event: logout\ndata: {}\n\n"
+                        return
+                    await asyncio.sleep(COALESCE_S)  # many events, one snapshot
+                    wake.clear()
+            finally:
+                live.unregister(wake)
+
+        headers = {**HEADERS, "X-Accel-Buffering": "no"}
+        return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
+
+    routes = [
+        Route("/", index, methods=["GET"]),
+        Route("/static/{name}", static, methods=["GET"]),
+        Route("/login", login, methods=["POST"]),
+        Route("/logout", logout, methods=["POST"]),
+        Route("/api/state", state, methods=["GET"]),
+        Route("/api/events", events, methods=["GET"]),
+        Route("/api/today", today_route, methods=["GET"]),
+        Route("/api/cmd/{name}", command, methods=["POST"]),
+    ]
+    app = Starlette(routes=routes)
+    app.state.live = live
+
+    async def refuse_unauthenticated(scope: Any, receive: Any, send: Any) -> None:
+        # Any change without a session is refused before routing, whatever the path.
+        if (
+            scope["type"] == "http"
+            and scope["method"] not in ("GET", "HEAD")
+            and scope["path"] != "/login"
+            and current(Request(scope)) is None
+        ):
+            await respond({"ok": False, "error": "log in first"}, 401)(scope, receive, send)
+            return
+        await app(scope, receive, send)
+
+    refuse_unauthenticated.state = app.state  # type: ignore[attr-defined]
+    return refuse_unauthenticated  # type: ignore[return-value]

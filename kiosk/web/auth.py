@@ -1,0 +1,262 @@
+"""Passwords, sessions and login throttling for the staff page.
+
+The password file holds one line per role, ``staff:<secret>`` or ``operator:<secret>``.
+A secret is a hash made by ``kiosk web passwd`` (``scrypt$N$r$p$salt$hash``) or a plain
+password, which is hashed as soon as it is read: no plain password is kept in memory
+longer than that, and none is ever logged. Sessions live in memory only (a restart logs
+everyone out); the cookie holds a random token and the server keys sessions by its hash.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+import os
+import secrets
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kiosk.service.logs import fields
+
+log = logging.getLogger(__name__)
+
+ROLES = ("staff", "operator")
+# scrypt at N=2^14, r=8: ~16 MB and some tens of ms per check; slow for a guesser.
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
+MAX_SESSIONS = 200
+MAX_PASSWORD = 1024
+
+
+class PasswordFileError(Exception):
+    """The password file is missing, unreadable or has no usable line."""
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+    return hashlib.scrypt(
+        password.encode("utf-8"), salt=salt, n=n, r=r, p=p, maxmem=128 * 1024 * 1024, dklen=32
+    )
+
+
+def keep_big_blocks_mapped() -> None:
+    """Make glibc hand blocks of 8 MB and more straight back to the OS when freed.
+
+    scrypt needs a 16 MB work area per check. Once glibc's adaptive mmap threshold has grown
+    past that, a freed work area stays in the heap: +17 MB RSS for the daemon after the
+    first login (scripts/bench_web.py), and malloc_trim does not get it back. A fixed
+    threshold keeps such blocks mmapped. Smaller allocations are unaffected. Called once
+    when the staff page starts; a libc without mallopt (musl) just keeps its default.
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallopt(-3, 8 * 1024 * 1024)  # M_MMAP_THRESHOLD
+        # Fixing it also fixes the trim threshold at 128 KB, and the heap would then shrink
+        # and grow again around every camera frame; 2x, as glibc's own adaptive rule sets it.
+        libc.mallopt(-1, 16 * 1024 * 1024)  # M_TRIM_THRESHOLD
+    except (OSError, AttributeError):
+        pass
+
+
+def hash_password(password: str) -> str:
+    """``scrypt$N$r$p$salt$hash`` for the password file."""
+    salt = secrets.token_bytes(16)
+    digest = _scrypt(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(salt)}${_b64(digest)}"
+
+
+@dataclass(frozen=True)
+class Credential:
+    role: str
+    n: int
+    r: int
+    p: int
+    salt: bytes
+    digest: bytes
+
+    @classmethod
+    def parse(cls, role: str, secret: str) -> Credential:
+        if secret.startswith("scrypt$"):
+            parts = secret.split("$")
+            if len(parts) != 6:
+                raise ValueError("a scrypt hash has 6 $-separated fields")
+            n, r, p = (int(x) for x in parts[1:4])
+            if not (2 <= n <= 2**20 and n & (n - 1) == 0 and 1 <= r <= 32 and 1 <= p <= 16):
+                raise ValueError("scrypt parameters out of range")
+            return cls(role, n, r, p, base64.b64decode(parts[4]), base64.b64decode(parts[5]))
+        if not secret:
+            raise ValueError("empty password")
+        salt = secrets.token_bytes(16)
+        digest = _scrypt(secret, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
+        return cls(role, SCRYPT_N, SCRYPT_R, SCRYPT_P, salt, digest)
+
+    def check(self, password: str) -> bool:
+        try:
+            got = _scrypt(password, self.salt, self.n, self.r, self.p)
+        except (ValueError, MemoryError):
+            return False
+        return hmac.compare_digest(got, self.digest)
+
+
+def read_password_file(path: Path) -> list[Credential]:
+    """Every usable line of the file. Raises ``PasswordFileError`` (never with a secret in
+    the message) when there is none."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PasswordFileError(f"cannot read the web password file {path}: {exc}") from None
+    try:
+        if os.stat(path).st_mode & 0o077:
+            log.warning("web password file %s is readable by others; chmod 600 it", path)
+    except OSError:
+        pass
+    creds: list[Credential] = []
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        role, sep, secret = line.partition(":")
+        if not sep or role not in ROLES:
+            log.warning("%s line %d: expected 'staff:...' or 'operator:...'; ignored", path, number)
+            continue
+        try:
+            creds.append(Credential.parse(role, secret.strip()))
+        except (ValueError, TypeError) as exc:
+            log.warning("%s line %d: %s; ignored", path, number, exc)
+    if not creds:
+        raise PasswordFileError(f"web password file {path} has no staff: or operator: line")
+    return creds
+
+
+@dataclass
+class Session:
+    role: str
+    csrf: str
+    expires: float
+
+
+@dataclass
+class _Failures:
+    times: deque[float] = field(default_factory=deque)
+
+
+class Auth:
+    """Checks passwords, keeps sessions, throttles failed logins. Thread-safe."""
+
+    def __init__(
+        self,
+        path: Path,
+        session_s: float,
+        attempts_per_minute: int,
+        clock=time.monotonic,
+    ) -> None:
+        self.path = path
+        self.session_s = session_s
+        self.per_ip = attempts_per_minute
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._checking = threading.Lock()  # one scrypt at a time: bounded memory and CPU
+        self._creds = read_password_file(path)
+        self._mtime = self._stat()
+        self._sessions: dict[str, Session] = {}
+        self._fails: dict[str, deque[float]] = {}
+        self._all_fails: deque[float] = deque()
+
+    def _stat(self) -> float:
+        try:
+            return os.stat(self.path).st_mtime
+        except OSError:
+            return 0.0
+
+    def _reload_if_changed(self) -> None:
+        mtime = self._stat()
+        if mtime and mtime != self._mtime:
+            try:
+                self._creds = read_password_file(self.path)
+                self._mtime = mtime
+                log.info("web password file reloaded")
+            except PasswordFileError as exc:
+                log.error("%s; keeping the passwords read before", exc)
+
+    def throttled(self, ip: str) -> float:
+        """Seconds this address must wait before another try (0: it may try now)."""
+        now = self.clock()
+        with self._lock:
+            waits = []
+            for q, limit in (
+                (self._fails.get(ip), self.per_ip),
+                (self._all_fails, 4 * self.per_ip),
+            ):
+                if q is None:
+                    continue
+                while q and now - q[0] >= 60.0:
+                    q.popleft()
+                if len(q) >= limit:
+                    waits.append(q[0] + 60.0 - now)
+            return max(waits, default=0.0)
+
+    def login(self, ip: str, password: str) -> tuple[str, Session] | None:
+        """(cookie token, session) for a right password; None (and a counted failure)."""
+        if not isinstance(password, str) or not password or len(password) > MAX_PASSWORD:
+            role = None
+        else:
+            with self._lock:
+                self._reload_if_changed()
+                creds = list(self._creds)
+            with self._checking:
+                role = next((c.role for c in creds if c.check(password)), None)
+                # operator wins when one password is listed for both roles
+                if role == "staff" and any(
+                    c.role == "operator" and c.check(password) for c in creds
+                ):
+                    role = "operator"
+        now = self.clock()
+        with self._lock:
+            if role is None:
+                self._fails.setdefault(ip, deque()).append(now)
+                self._all_fails.append(now)
+                if len(self._fails) > 10_000:  # a flood of addresses must not grow memory
+                    self._fails.clear()
+                log.warning("web login failed from %s", ip)
+                return None
+            token = secrets.token_urlsafe(32)
+            session = Session(role, secrets.token_urlsafe(32), now + self.session_s)
+            if len(self._sessions) >= MAX_SESSIONS:
+                oldest = min(self._sessions, key=lambda k: self._sessions[k].expires)
+                del self._sessions[oldest]
+            self._sessions[_key(token)] = session
+            log.info("web login", extra=fields(role=role, client=ip))
+            return token, session
+
+    def session(self, token: str | None) -> Session | None:
+        """The live session of a cookie token, or None (unknown, logged out, expired)."""
+        if not token or len(token) > 100:
+            return None
+        now = self.clock()
+        with self._lock:
+            key = _key(token)
+            s = self._sessions.get(key)
+            if s is None:
+                return None
+            if now >= s.expires:
+                del self._sessions[key]
+                return None
+            return s
+
+    def logout(self, token: str | None) -> None:
+        if token:
+            with self._lock:
+                self._sessions.pop(_key(token), None)
+
+
+def _key(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()

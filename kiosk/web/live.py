@@ -1,0 +1,117 @@
+"""What the page shows, and how it learns that something changed.
+
+``Live`` subscribes once to the core's EventBus. Its listener only wakes the waiting
+Server-Sent-Events streams (``loop.call_soon_threadsafe``): it never builds a page, never
+blocks the core, and a dead event loop costs it nothing. Each stream then builds one fresh
+snapshot, at most a few per second however many events arrive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from kiosk.api import EMOTIONS, Event
+
+log = logging.getLogger(__name__)
+
+WAKE_KINDS = {"state", "track", "mood", "playlist", "fault"}
+IMPORT_STALE_S = 6 * 3600.0  # a finished import stops being news after this
+
+
+class Live:
+    """Fan-out from the EventBus (any thread) to asyncio streams (the server's loop)."""
+
+    def __init__(self, api: Any) -> None:
+        self.api = api
+        self._lock = threading.Lock()
+        self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
+        self.version = 0
+        self.closed = False
+        self._unsubscribe = api.events.subscribe(self._on_event, WAKE_KINDS)
+
+    def close(self) -> None:
+        """Stop listening and end every stream (the server is stopping)."""
+        self._unsubscribe()
+        self.closed = True
+        self._on_event(None)
+
+    def _on_event(self, _event: Event | None) -> None:
+        with self._lock:
+            self.version += 1
+            waiters = list(self._waiters)
+        for loop, ev in waiters:
+            with contextlib.suppress(RuntimeError):  # that loop is gone; its stream ends
+                loop.call_soon_threadsafe(ev.set)
+
+    def register(self) -> asyncio.Event:
+        ev = asyncio.Event()
+        with self._lock:
+            self._waiters.add((asyncio.get_running_loop(), ev))
+        return ev
+
+    def unregister(self, ev: asyncio.Event) -> None:
+        with self._lock:
+            self._waiters = {w for w in self._waiters if w[1] is not ev}
+
+    def clients(self) -> int:
+        with self._lock:
+            return len(self._waiters)
+
+
+def read_import_progress(path: Path | None) -> dict[str, Any] | None:
+    """The USB importer's last progress record, if recent (see music/import_progress.py)."""
+    if path is None:
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            return None
+        if time.time() - float(data.get("ts", 0)) > IMPORT_STALE_S:
+            return None
+    except (OSError, ValueError, TypeError):
+        return None
+    keep = ("state", "files_done", "files_total", "bytes_total", "error", "ts", "files")
+    out = {k: data[k] for k in keep if k in data}
+    if isinstance(out.get("files"), list):
+        out["files"] = len(out["files"])
+    return out
+
+
+def snapshot(api: Any, role: str, player_cfg: Any, import_file: Path | None) -> dict[str, Any]:
+    """Everything the page shows. Aggregates and names only: never a frame, face or box."""
+    st = api.status()
+    track = st.track or None
+    allowance = api.skip_allowance() if hasattr(api, "skip_allowance") else None
+    playlists: list[str] = []
+    library = getattr(api, "library", None)
+    if library is not None and role == "operator":
+        try:
+            playlists = sorted(n for n, t in library.playlists().items() if t)
+        except Exception:
+            playlists = []
+    return {
+        "role": role,
+        "mood": st.mood,
+        "confidence": st.confidence,
+        "faces": st.faces,
+        "distribution": {k: st.distribution.get(k, 0.0) for k in EMOTIONS},
+        "playlist": st.playlist,
+        "track": {"title": track.get("title"), "artist": track.get("artist")} if track else None,
+        "volume": st.volume,
+        "volume_limits": [player_cfg.min_volume, player_cfg.max_volume],
+        "paused": st.paused,
+        "override": st.override,
+        "camera_ok": bool(st.camera.get("ok", True)),
+        "skips": allowance,
+        "blocks": api.blocks() if hasattr(api, "blocks") else [],
+        "import": read_import_progress(import_file),
+        "moods": list(EMOTIONS),
+        "playlists": playlists,
+    }
