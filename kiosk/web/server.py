@@ -108,11 +108,11 @@ class WebServer:
 def history_today(loaded: Any) -> Any:
     """Today's mood history from kiosk.history when that module exists, else None.
 
-    The contract the page expects: ``kiosk.history.web_today(loaded)`` returns
+    The contract the page expects: ``kiosk.history.today.web_today(loaded)`` returns
     ``{"points": [{"t": epoch_s, "mood": str|None, "confidence": 0..1}, ...]}`` or None.
     """
     try:
-        from kiosk.history import web_today  # type: ignore[attr-defined]
+        from kiosk.history.today import web_today
     except ImportError:
         return None
     return lambda: web_today(loaded)

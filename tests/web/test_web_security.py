@@ -126,10 +126,14 @@ def test_state_is_aggregates_only_and_no_picture_is_served(kiosk):
         assert http("GET", kiosk.url + path, headers={"Cookie": cookie})[0] == 404, path
 
 
-def test_history_hook_is_404_without_a_history_module(kiosk):
+def test_today_chart_comes_from_the_history_and_needs_a_login(kiosk):
     cookie, _csrf = login(kiosk.url, STAFF_PW)
     status, _h, raw = http("GET", kiosk.url + "/api/today", headers={"Cookie": cookie})
-    assert status == 404 and b"no mood history" in raw
+    assert status == 200, raw
+    data = json.loads(raw)
+    assert data["ok"] is True and isinstance(data["points"], list)
+    for p in data["points"]:  # aggregates only: a time, a mood word and a share
+        assert set(p) == {"t", "mood", "confidence"}
     assert http("GET", kiosk.url + "/api/today")[0] == 401
 
 
