@@ -262,7 +262,8 @@ class Recorder:
                 store.enforce_bounds(db, self.wall(), self.cfg.retention_days, cap)
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:  # SQLite has already rolled back after "disk full"
+                db.execute("ROLLBACK")
             raise  # the buffers stay; the next commit tries again
         for p, rowid in zip(plays, ids, strict=True):
             p["id"] = rowid

@@ -100,16 +100,52 @@ def write_play(db: sqlite3.Connection, p: dict[str, Any]) -> int:
     return int(cur.lastrowid or 0)
 
 
+class HistoryError(OSError):
+    """The history file cannot be used as it is; the message says why and what to do."""
+
+
+# Only these mean the file itself is damaged; "locked", "read-only", "disk full" or
+# "cannot open" are conditions of the moment and must never cost the history.
+CORRUPT_CODES = {getattr(sqlite3, "SQLITE_CORRUPT", 11), getattr(sqlite3, "SQLITE_NOTADB", 26)}
+
+
+def check_schema(db: sqlite3.Connection, path: str | Path) -> None:
+    """Refuse a file written by a newer kiosk: its tables may mean something else."""
+    try:
+        row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+    except sqlite3.OperationalError:  # no meta table yet: a new or foreign file
+        return
+    try:
+        version = int(row[0]) if row is not None else SCHEMA_VERSION
+    except (TypeError, ValueError):
+        version = SCHEMA_VERSION + 1  # unreadable: treat as unknown, never overwrite
+    if version > SCHEMA_VERSION:
+        raise HistoryError(
+            f"history {path} was written by a newer kiosk (schema {row[0]!r}, this one knows "
+            f"{SCHEMA_VERSION}); left untouched: update the kiosk or set history.path"
+        )
+
+
 def connect(path: str | Path, readonly: bool = False) -> sqlite3.Connection:
     """Open (and create) the history. Read-only opens never create or change the file."""
     if readonly:
-        uri = f"file:{Path(path).resolve()}?mode=ro"
+        uri = f"{Path(path).resolve().as_uri()}?mode=ro"
         db = sqlite3.connect(uri, uri=True, timeout=5, check_same_thread=False)
+        try:
+            check_schema(db, path)
+        except BaseException:
+            db.close()
+            raise
         db.row_factory = sqlite3.Row
         return db
     db = sqlite3.connect(str(path), timeout=5, isolation_level=None, check_same_thread=False)
     # Incremental auto-vacuum (only takes effect on a new file) lets the size cap give
     # pages back without a full VACUUM.
+    try:
+        check_schema(db, path)
+    except BaseException:
+        db.close()
+        raise
     db.execute("PRAGMA auto_vacuum=INCREMENTAL")
     # WAL + NORMAL: a crash or power cut keeps every committed transaction; a commit is
     # an append, not a full fsync of the file (SD cards wear out).
@@ -124,13 +160,16 @@ def connect(path: str | Path, readonly: bool = False) -> sqlite3.Connection:
 
 
 def open_for_writing(path: Path) -> sqlite3.Connection:
-    """Open the history; an unreadable file is moved aside and a fresh one started."""
+    """Open the history; a damaged file is moved aside and a fresh one started. Anything
+    else (locked, read-only, full disk, newer schema) raises: the writer retries later."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         db = connect(path)
         db.execute("SELECT COUNT(*) FROM minutes").fetchone()
         return db
     except sqlite3.DatabaseError as exc:
+        if getattr(exc, "sqlite_errorcode", None) not in CORRUPT_CODES:
+            raise
         aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
         log.error("history %s is unreadable (%s); moved it to %s", path, exc, aside)
         path.rename(aside)
