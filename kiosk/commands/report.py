@@ -116,6 +116,8 @@ def print_text(s: dict[str, Any]) -> None:
     moods = ", ".join(f"{k} {v:.1f}" for k, v in s["mood_minutes"].items() if v)
     print(f"  mood minutes: {moods or 'none'}")
     print(f"  switches: {len(s['switches'])}, plays: {s['plays_count']}")
+    if not s["samples"] and not s["switches"] and not s["plays_count"]:
+        print("  nothing recorded in this span (was the kiosk running? is history.enabled on?)")
     for e in s["effect"]:
         print(f"  effect {e['playlist']}: {e['mean_change']:+.3f} valence over {e['count']} "
               f"switch(es), 95% {e['ci95']}")  # fmt: skip

@@ -1,0 +1,207 @@
+"""Hostile-review findings for the history: hostile report dates, a history file that is
+damaged, locked, read-only, full or from a newer kiosk, and DST days in the report."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from history_helpers import T0, recorder, sample
+from test_report_command import kiosk
+
+from kiosk.comms.commands import Dispatcher
+from kiosk.history import store
+from kiosk.history.summary import RangeError, day_range, span_range, summarize
+
+
+def run_report(cfg: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "kiosk", "report", "--config", str(cfg), *args],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01"])
+def test_the_first_and_last_days_python_knows_are_range_errors(day):
+    with pytest.raises(RangeError, match="out of range"):
+        day_range(day)
+    with pytest.raises(RangeError):
+        span_range("0001-01-01", day)
+
+
+def test_hostile_report_payloads_get_error_replies(tmp_path):
+    core, rec = kiosk(tmp_path)
+    disp = Dispatcher(core)
+    try:
+        for payload in ({"date": "9999-12-31"}, {"date": "0001-01-01"}):
+            r = disp.dispatch("report", payload)
+            assert not r["ok"] and "out of range" in r["error"], r
+        for raw in (b'{"date": "\xff\xfe"}', b'{"date": "\\ud800"}', b'{"date": ["x"]}'):
+            assert not disp.dispatch("report", raw)["ok"]
+        assert disp.dispatch("report", {"date": "2026-11-20"})["report"]["samples"] == 90
+    finally:
+        rec.close()
+
+
+def test_report_cli_out_of_range_date_is_bad_usage(tmp_path):
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(f"service:\n  state_dir: {tmp_path}\n")
+    store.connect(tmp_path / "history.sqlite3").close()
+    proc = run_report(cfg, "--date", "9999-12-31")
+    assert proc.returncode == 2 and "out of range" in proc.stderr, proc.stderr
+    proc = run_report(cfg, "--date", "2026-11-20")
+    assert proc.returncode == 0 and "nothing recorded" in proc.stdout, proc.stdout
+
+
+def test_damaged_history_is_an_error_reply_and_a_clear_exit(tmp_path):
+    core, rec = kiosk(tmp_path)
+    rec.close()
+    path = tmp_path / "history.sqlite3"
+    data = path.read_bytes()
+    path.write_bytes(data[:100] + b"\0" * 4000 + data[4100:])
+    for suffix in ("-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    r = Dispatcher(core).dispatch("report", {"date": "2026-11-20"})
+    assert not r["ok"] and "cannot read the history" in r["error"], r
+
+
+def test_a_locked_history_is_never_moved_aside(tmp_path, monkeypatch):
+    path = tmp_path / "history.sqlite3"
+    store.connect(path).close()
+    real = store.connect
+
+    def locked(p, readonly=False):
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(store, "connect", locked)
+    with pytest.raises(sqlite3.OperationalError):
+        store.open_for_writing(path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["history.sqlite3"]
+    monkeypatch.setattr(store, "connect", real)
+    store.open_for_writing(path).close()
+
+
+def test_a_history_from_a_newer_kiosk_is_left_untouched(tmp_path):
+    path = tmp_path / "history.sqlite3"
+    db = store.connect(path)
+    db.execute("UPDATE meta SET value = '2' WHERE key = 'schema'")
+    db.close()
+    before = path.read_bytes()
+    rec = recorder(tmp_path)
+    rec.on_event(sample(T0))
+    rec.close()
+    assert rec.counters["commits"] == 0 and rec.counters["errors"] >= 1
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["history.sqlite3"]
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(f"service:\n  state_dir: {tmp_path}\n")
+    proc = run_report(cfg, "--date", "2026-11-26")
+    assert proc.returncode == 1 and "newer kiosk" in proc.stderr, proc.stderr
+
+
+@pytest.fixture
+def small_fs(tmp_path):
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    r = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "t", str(mnt)], capture_output=True
+    )
+    if r.returncode != 0:
+        if os.environ.get("CI") == "true" and os.geteuid() == 0:
+            pytest.fail(f"cannot mount a tmpfs: {r.stderr!r}")
+        pytest.skip("cannot mount a tmpfs here (not root)")
+    yield mnt
+    subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def test_a_read_only_file_system_keeps_the_history(small_fs, tmp_path):
+    rec = recorder(small_fs)
+    rec.on_event(sample(T0))
+    rec.close()
+    subprocess.run(["mount", "-o", "remount,ro", str(small_fs)], check=True)
+    rec = recorder(small_fs)
+    rec.on_event(sample(T0 + 60))
+    rec.close()
+    subprocess.run(["mount", "-o", "remount,rw", str(small_fs)], check=True)
+    assert not [p for p in small_fs.iterdir() if "corrupt" in p.name]
+    rec = recorder(small_fs)
+    rec.on_event(sample(T0 + 120))
+    rec.close()
+    db = sqlite3.connect(small_fs / "history.sqlite3")
+    assert [r[0] for r in db.execute("SELECT t FROM minutes ORDER BY t")] == [T0, T0 + 120]
+    db.close()
+
+
+def test_a_full_disk_says_so_and_writes_once_there_is_room(small_fs, caplog):
+    rec = recorder(small_fs, commit_s=1)
+    rec.on_event(sample(T0))
+    assert rec.flush()
+    fill = small_fs / "fill"
+    fd = os.open(fill, os.O_WRONLY | os.O_CREAT)
+    try:
+        while True:
+            os.write(fd, b"x" * 65536)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+    for i in range(3000):
+        rec.on_event(sample(T0 + 60 + 2 * i))
+    rec.flush()
+    assert rec.counters["errors"] >= 1
+    assert "cannot rollback" not in caplog.text and "full" in caplog.text
+    fill.unlink()
+    deadline = time.monotonic() + 10
+    while rec.counters["samples"] < 3001 and time.monotonic() < deadline:
+        rec.flush(1.0)
+    rec.close()
+    assert rec.counters["samples"] == 3001
+
+
+def test_dst_fall_back_day_has_25_hours_in_time_order(monkeypatch):
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    try:
+        start, end = day_range("2026-10-25")
+        assert end - start == 25 * 3600
+        minutes = [
+            {"t": start + h * 3600, "samples": 1, "seconds": 2.0, "audience_s": 2.0,
+             "faces_sum": 1, "faces_max": 1, **dict.fromkeys(store.LABELS, 0), "happy": 1}
+            for h in range(25)
+        ]  # fmt: skip
+        data = {"minutes": minutes, **{k: [] for k in ("switches", "plays", "commands")}}
+        s = summarize({**data, "faults": [], "decisions": []}, start, end, 10)
+        hours = [datetime.fromisoformat(h["hour"]).timestamp() for h in s["hourly"]]
+        assert len(hours) == 25 and hours == sorted(hours)
+        from kiosk.history import charts
+
+        summer = datetime(2026, 7, 1, 12, 0).astimezone().timestamp()
+        import matplotlib.dates as mdates
+
+        label = mdates.DateFormatter("%H:%M", tz=charts._tz())(mdates.date2num(charts._dt(summer)))
+        assert label == "12:00"  # not 11:00 (today's winter offset)
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
+def test_no_box_crop_or_identity_reaches_the_history(tmp_path):
+    _core, rec = kiosk(tmp_path)
+    rec.close()
+    db = sqlite3.connect(tmp_path / "history.sqlite3")
+    cols = {
+        c[1].lower()
+        for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        for c in db.execute(f"PRAGMA table_info({t})")
+    }
+    dump = "\n".join(db.iterdump()).lower()
+    db.close()
+    for word in ("box", "crop", "frame", "identity", "embedding", "face_id", "score", "bbox"):
+        assert not any(word in c for c in cols), word
+    assert "100.0, 100.0, 80.0" not in dump and "0.95" not in dump  # Face.box / Face.score
