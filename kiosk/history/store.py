@@ -235,33 +235,30 @@ def rows(db: sqlite3.Connection, sql: str, params: tuple[Any, ...] = ()) -> list
     return [dict(r) for r in db.execute(sql, params).fetchall()]
 
 
-def read_range(path: str | Path, start: float, end: float, margin_s: float) -> dict[str, Any]:
+def read_range(
+    path: str | Path, start: float, end: float, margin_s: float, max_rows: int | None = None
+) -> dict[str, Any]:
     """Everything a report needs between ``start`` and ``end``; minutes and experiment data
-    also ``margin_s`` either side (the effect windows reach outside the day)."""
+    also ``margin_s`` either side (the effect windows reach outside the day).
+
+    ``max_rows`` caps each list (switches, plays, commands, faults, decisions), so a day
+    flooded with commands cannot blow the daemon's memory; ``cut`` names the lists cut and
+    ``plays_count`` is always the full count.
+    """
     db = connect(path, readonly=True)
+    limit = -1 if max_rows is None else int(max_rows)  # SQLite: LIMIT -1 is no limit
     try:
         lo, hi = start - margin_s, end + margin_s
-        return {
-            "minutes": rows(
-                db, "SELECT * FROM minutes WHERE t >= ? AND t < ? ORDER BY t", (lo, hi)
-            ),
-            "switches": rows(
-                db, "SELECT * FROM switches WHERE t >= ? AND t < ? ORDER BY t, id", (start, end)
-            ),
-            "plays": rows(
-                db,
-                "SELECT * FROM plays WHERE start >= ? AND start < ? ORDER BY start, id",
-                (start, end),
-            ),
-            "commands": rows(
-                db, "SELECT * FROM commands WHERE t >= ? AND t < ? ORDER BY t, id", (start, end)
-            ),
-            "faults": rows(
-                db, "SELECT * FROM faults WHERE t >= ? AND t < ? ORDER BY t, id", (start, end)
-            ),
-            "decisions": rows(
-                db, "SELECT * FROM decisions WHERE t >= ? AND t < ? ORDER BY t, id", (start, end)
-            ),
+        out: dict[str, Any] = {
+            "minutes": rows(db, "SELECT * FROM minutes WHERE t >= ? AND t < ? ORDER BY t", (lo, hi))
         }
+        for table, col in (("switches", "t"), ("plays", "start"), ("commands", "t"),
+                           ("faults", "t"), ("decisions", "t")):  # fmt: skip
+            sql = f"SELECT * FROM {table} WHERE {col} >= ? AND {col} < ? ORDER BY {col}, id"
+            out[table] = rows(db, sql + " LIMIT ?", (start, end, limit))
+        out["cut"] = [t for t in TIME_COLUMNS if t != "minutes" and len(out[t]) == limit]
+        sql = "SELECT COUNT(*) FROM plays WHERE start >= ? AND start < ?"
+        out["plays_count"] = db.execute(sql, (start, end)).fetchone()[0]
+        return out
     finally:
         db.close()

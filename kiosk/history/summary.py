@@ -156,7 +156,9 @@ def summarize(
         "effect_minutes": effect_minutes,
         "note": NOTE.format(n=effect_minutes),
     }
-    out["plays_count"] = len(data["plays"])
+    out["plays_count"] = data.get("plays_count", len(data["plays"]))
+    if data.get("cut"):
+        out["truncated"] = list(data["cut"])
     if plays:
         out["plays"] = [_play(p) for p in data["plays"]]
     return out
@@ -190,13 +192,18 @@ def _play(p: dict[str, Any]) -> dict[str, Any]:
 
 
 def report(
-    path: str | Path, start: float, end: float, effect_minutes: int, plays: bool = True
+    path: str | Path,
+    start: float,
+    end: float,
+    effect_minutes: int,
+    plays: bool = True,
+    max_rows: int | None = None,
 ) -> dict[str, Any]:
-    """Read the history file and summarise ``[start, end)``."""
+    """Read the history file and summarise ``[start, end)`` (``max_rows``: see read_range)."""
     if not Path(path).exists():
         raise FileNotFoundError(f"no history at {path} (is history.enabled on?)")
     try:
-        data = store.read_range(path, start, end, margin_s=effect_minutes * 60.0 + 60.0)
+        data = store.read_range(path, start, end, effect_minutes * 60.0 + 60.0, max_rows)
     except sqlite3.Error as exc:  # damaged or locked: an error reply, never a crash
         raise store.HistoryError(f"cannot read the history {path}: {exc}") from None
     return summarize(data, start, end, effect_minutes, plays)
@@ -205,7 +212,7 @@ def report(
 def fit(obj: dict[str, Any], max_bytes: int) -> dict[str, Any]:
     """Cut the long lists (plays, commands, faults, switches) until the JSON fits."""
     out = dict(obj)
-    cut: list[str] = []
+    cut: list[str] = list(out.get("truncated", []))
     for key in ("plays", "commands", "faults", "switches", "hourly"):
         while key in out and len(json.dumps(out)) > max_bytes and out[key]:
             keep = len(out[key]) // 2

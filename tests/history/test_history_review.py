@@ -205,3 +205,31 @@ def test_no_box_crop_or_identity_reaches_the_history(tmp_path):
     for word in ("box", "crop", "frame", "identity", "embedding", "face_id", "score", "bbox"):
         assert not any(word in c for c in cols), word
     assert "100.0, 100.0, 80.0" not in dump and "0.95" not in dump  # Face.box / Face.score
+
+
+def test_a_day_flooded_with_commands_is_read_in_bounded_rows(tmp_path, monkeypatch):
+    from kiosk import history
+    from kiosk.history.summary import report
+
+    core, rec = kiosk(tmp_path)
+    rec.close()
+    path = tmp_path / "history.sqlite3"
+    t0 = day_range("2026-11-20")[0]
+    db = store.connect(path)
+    db.executemany(
+        "INSERT INTO commands (t, source, command, args, ok, error) VALUES (?, ?, ?, ?, 0, ?)",
+        [
+            (t0 + 30000 + i, "mqtt", "volume", '{"x": "' + "y" * 900 + '"}', "bad")
+            for i in range(3000)
+        ],
+    )
+    db.close()
+    body = report(path, t0, t0 + 86400, 10, plays=True, max_rows=100)
+    assert len(body["commands"]) == 100 and "commands" in body["truncated"]
+    assert body["plays_count"] == len(report(path, t0, t0 + 86400, 10)["plays"])
+    seen = []
+    real = store.read_range
+    monkeypatch.setattr(store, "read_range", lambda *a: seen.append(a[-1]) or real(*a))
+    r = Dispatcher(core).dispatch("report", {"date": "2026-11-20", "plays": True})
+    assert r["ok"] and "commands" in r["report"]["truncated"]
+    assert seen == [history.MQTT_MAX_ROWS] and history.MQTT_MAX_ROWS <= 5000
