@@ -194,22 +194,21 @@ def delete_before(db: sqlite3.Connection, cutoff: float) -> int:
     return deleted
 
 
-def oldest_time(db: sqlite3.Connection) -> float | None:
+def _edge_time(db: sqlite3.Connection, fn: str) -> float | None:
     times = [
-        db.execute(f"SELECT MIN({col}) FROM {table}").fetchone()[0]
+        db.execute(f"SELECT {fn}({col}) FROM {table}").fetchone()[0]
         for table, col in TIME_COLUMNS.items()
     ]
     known = [t for t in times if t is not None]
-    return min(known) if known else None
+    return (min if fn == "MIN" else max)(known) if known else None
+
+
+def oldest_time(db: sqlite3.Connection) -> float | None:
+    return _edge_time(db, "MIN")
 
 
 def newest_time(db: sqlite3.Connection) -> float | None:
-    times = [
-        db.execute(f"SELECT MAX({col}) FROM {table}").fetchone()[0]
-        for table, col in TIME_COLUMNS.items()
-    ]
-    known = [t for t in times if t is not None]
-    return max(known) if known else None
+    return _edge_time(db, "MAX")
 
 
 def enforce_bounds(
