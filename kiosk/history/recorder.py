@@ -235,7 +235,8 @@ class Recorder:
 
     def _end_play(self, ts: float | None) -> None:
         if self._play is not None:
-            self._play["end"] = ts
+            # The clock stepped back (NTP on a Pi without RTC): never a negative play time.
+            self._play["end"] = ts if ts is None else max(ts, self._play["start"])
             self._ended.append(self._play)
             self._play = None
 

@@ -233,3 +233,20 @@ def test_a_day_flooded_with_commands_is_read_in_bounded_rows(tmp_path, monkeypat
     r = Dispatcher(core).dispatch("report", {"date": "2026-11-20", "plays": True})
     assert r["ok"] and "commands" in r["report"]["truncated"]
     assert seen == [history.MQTT_MAX_ROWS] and history.MQTT_MAX_ROWS <= 5000
+
+
+def test_a_clock_stepping_back_never_gives_a_negative_play(tmp_path):
+    from kiosk.api import Event
+
+    rec = recorder(tmp_path)
+    track = {"path": "a.mp3", "title": "a", "artist": None, "playlist": "happy"}
+    rec.on_event(Event("track", track, T0 + 600))
+    rec.on_event(sample(T0 + 602))
+    rec.on_event(Event("track", {**track, "path": "b.mp3"}, T0))  # NTP stepped back 10 min
+    rec.on_event(sample(T0 + 2))
+    rec.close()
+    db = sqlite3.connect(tmp_path / "history.sqlite3")
+    plays = db.execute("SELECT path, start, end FROM plays ORDER BY id").fetchall()
+    db.close()
+    assert [p[0] for p in plays] == ["a.mp3", "b.mp3"]
+    assert all(end is not None and end >= start for _path, start, end in plays), plays
