@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import re
 import sqlite3
 import threading
 import time
@@ -33,6 +34,9 @@ MAX_PENDING = 2_000  # buffered rows that force an early commit (fast simulation
 MAX_BUFFERED = 50_000  # while the file cannot be written, keep at most this many rows
 MAINTAIN_EVERY_S = 3600.0  # retention sweep, real seconds
 LOG_EVERY_S = 60.0
+
+# user:password@ in a URL (an RTSP camera's source shows up in its fault messages)
+_URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]+@")
 
 _FLUSH = object()
 _STOP = object()
@@ -194,7 +198,10 @@ class Recorder:
             }  # fmt: skip
         elif event.kind == "fault":
             ok = bool(d.get("ok"))
-            self._rows.append(("faults", (ts, str(d.get("component")), d.get("message"), ok)))
+            message = d.get("message")
+            if isinstance(message, str):  # a camera URL's password never goes to disk
+                message = _URL_CREDENTIALS.sub(r"\1***@", message)[:1000]
+            self._rows.append(("faults", (ts, str(d.get("component")), message, ok)))
             if d.get("component") == "player" and not ok and self._play is not None:
                 self._play["failed"] = 1
         elif event.kind == "command":

@@ -250,3 +250,17 @@ def test_a_clock_stepping_back_never_gives_a_negative_play(tmp_path):
     db.close()
     assert [p[0] for p in plays] == ["a.mp3", "b.mp3"]
     assert all(end is not None and end >= start for _path, start, end in plays), plays
+
+
+def test_a_camera_password_in_a_fault_never_reaches_the_history(tmp_path):
+    from kiosk.api import Event
+
+    rec = recorder(tmp_path)
+    message = "cannot open camera 'rtsp://admin:s3cret@10.0.0.5:554/stream1'"
+    rec.on_event(Event("fault", {"component": "camera", "message": message, "ok": False}, T0))
+    rec.close()
+    db = sqlite3.connect(tmp_path / "history.sqlite3")
+    (stored,) = db.execute("SELECT message FROM faults").fetchone()
+    db.close()
+    assert "s3cret" not in stored and "admin" not in stored
+    assert stored == "cannot open camera 'rtsp://***@10.0.0.5:554/stream1'"
