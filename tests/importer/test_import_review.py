@@ -35,19 +35,25 @@ KILL_IN_ROLLBACK = textwrap.dedent(
 )
 
 
-def test_kill_inside_a_rollback_loses_no_version(stick, lib):
+def two_versions(stick, lib) -> tuple[LibraryStore, dict, dict]:
+    """Two imports: (store, live tree, previous tree), which differ."""
     assert run_import(stick, lib, CFG).ok
     make_wav(stick / "sad" / "more.wav")
     assert run_import(stick, lib, CFG).ok
     store = LibraryStore(lib.music_root, lib.library_dir)
     live, prev = tree(lib.music_root), tree(store.previous())
     assert live != prev
-    r = subprocess.run(
-        [sys.executable, "-c", KILL_IN_ROLLBACK, str(lib.music_root), str(lib.library_dir)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return store, live, prev
+
+
+def killed(script: str, *args) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-c", script, *map(str, args)]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+
+
+def test_kill_inside_a_rollback_loses_no_version(stick, lib):
+    store, live, prev = two_versions(stick, lib)
+    r = killed(KILL_IN_ROLLBACK, lib.music_root, lib.library_dir)
     assert r.returncode == 137, r.stderr
     assert tree(lib.music_root) == live  # the kill hit before the switch
     # The next run (daemon start-up, import or rollback) repairs first: both versions stay.
@@ -96,16 +102,9 @@ KILL_AT_SWITCH = KILL_IN_ROLLBACK.replace(
 
 
 def test_kill_at_the_switch_of_an_import_keeps_the_previous_version(stick, lib):
-    assert run_import(stick, lib, CFG).ok
-    make_wav(stick / "sad" / "more.wav")
-    assert run_import(stick, lib, CFG).ok
-    store = LibraryStore(lib.music_root, lib.library_dir)
-    live, prev = tree(lib.music_root), tree(store.previous())
+    store, live, prev = two_versions(stick, lib)
     make_wav(stick / "sad" / "third.wav")
-    args = [str(lib.music_root), str(lib.library_dir), str(stick)]
-    r = subprocess.run(
-        [sys.executable, "-c", KILL_AT_SWITCH, *args], capture_output=True, text=True, timeout=60
-    )
+    r = killed(KILL_AT_SWITCH, lib.music_root, lib.library_dir, stick)
     assert r.returncode == 137, r.stderr
     back = run_rollback(lib, CFG)  # repairs first, then goes back one step as always
     assert back.ok, back.error
