@@ -8,7 +8,9 @@ clock seconds (UTC epoch); reports turn them into the kiosk's local time.
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
+import stat
 import time
 from pathlib import Path
 from typing import Any
@@ -126,8 +128,20 @@ def check_schema(db: sqlite3.Connection, path: str | Path) -> None:
         )
 
 
+def check_plain_file(path: str | Path) -> None:
+    """A FIFO or device in the history's place (planted, or a wrong history.path) would hang
+    the open or, for /dev/watchdog, reboot the box: refuse anything but a plain file."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return
+    if not stat.S_ISREG(st.st_mode):
+        raise HistoryError(f"history {path} is not a plain file (a device, FIFO or folder)")
+
+
 def connect(path: str | Path, readonly: bool = False) -> sqlite3.Connection:
     """Open (and create) the history. Read-only opens never create or change the file."""
+    check_plain_file(path)
     if readonly:
         uri = f"{Path(path).resolve().as_uri()}?mode=ro"
         db = sqlite3.connect(uri, uri=True, timeout=5, check_same_thread=False)

@@ -254,3 +254,37 @@ def test_a_camera_password_in_a_fault_never_reaches_the_history(tmp_path):
     db.close()
     assert "s3cret" not in stored and "admin" not in stored
     assert stored == "cannot open camera 'rtsp://***@10.0.0.5:554/stream1'"
+
+
+def test_a_fifo_or_device_in_place_of_the_history_never_hangs(tmp_path):
+    import threading
+
+    from kiosk.history.summary import report
+
+    def refused(path: Path) -> str:
+        out: list[str] = []
+
+        def read() -> None:
+            try:
+                report(path, T0, T0 + 86400, 10)
+                out.append("read")
+            except store.HistoryError as exc:
+                out.append(str(exc))
+
+        t = threading.Thread(target=read, daemon=True)  # an open() of a FIFO blocks for ever
+        t.start()
+        t.join(5)
+        assert out, "the report hung"
+        return out[0]
+
+    path = tmp_path / "history.sqlite3"
+    os.mkfifo(path)
+    assert "not a plain file" in refused(path)
+    rec = recorder(tmp_path)
+    rec.on_event(sample(T0))
+    rec.close(timeout=5)
+    assert rec.counters["errors"] >= 1 and rec.counters["commits"] == 0
+    os.close(os.open(path, os.O_RDONLY | os.O_NONBLOCK))  # frees a reader stuck before the fix
+    path.unlink()
+    path.symlink_to("/dev/zero")
+    assert "not a plain file" in refused(path)
