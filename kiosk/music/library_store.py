@@ -412,8 +412,13 @@ class LibraryStore:
                 "no previous library to go back to (none was kept, or there was no import yet)"
             )
         self._begin_switch(dfd, cur)
-        replace_symlink_at(dfd, PREVIOUS_LINK, cur)
-        self._link_root(prev)
+        try:
+            replace_symlink_at(dfd, PREVIOUS_LINK, cur)
+            self._link_root(prev)
+        except OSError:
+            with contextlib.suppress(OSError):
+                self._undo_switch(dfd, pfd)  # the old library stays live, previous too
+            raise
         with contextlib.suppress(OSError):
             os.unlink(SWITCH_NOTE, dir_fd=dfd)
         return self.dir / prev, self.dir / cur

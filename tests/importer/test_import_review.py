@@ -110,3 +110,20 @@ def test_kill_at_the_switch_of_an_import_keeps_the_previous_version(stick, lib):
     assert back.ok, back.error
     assert tree(lib.music_root) == prev and tree(store.previous()) == live
     assert len(store.versions()) == 2  # the version that never went live is gone
+
+
+def test_a_failed_rollback_switch_leaves_both_links_as_they_were(stick, lib, monkeypatch):
+    import errno
+
+    from kiosk.music import library_store
+
+    store, live, prev = two_versions(stick, lib)
+
+    def full(self, version):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(library_store.LibraryStore, "_link_root", full)
+    r = run_rollback(lib, CFG)
+    assert not r.ok and "space" in r.error
+    assert tree(lib.music_root) == live and tree(store.previous()) == prev
+    assert not (lib.library_dir / library_store.SWITCH_NOTE).is_symlink()
