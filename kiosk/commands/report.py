@@ -97,6 +97,13 @@ def write_out(out: Path, summary: dict[str, Any], data: dict[str, Any], a: float
         out.write_text(render(summary, data, a, b), encoding="utf-8")
 
 
+def _cell(text: str | None) -> str:
+    """Tags come from files on a USB stick: a title like ``=HYPERLINK(...)`` must stay text
+    when the licence return is opened in a spreadsheet."""
+    text = text or ""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def write_csv(path: Path, plays: list[dict[str, Any]], raw: list[dict[str, Any]]) -> None:
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
@@ -104,8 +111,8 @@ def write_csv(path: Path, plays: list[dict[str, Any]], raw: list[dict[str, Any]]
         for p, r in zip(plays, raw, strict=True):
             duration = round(r["end"] - r["start"], 1) if r["end"] is not None else ""
             w.writerow(
-                [p["start"], p["end"] or "", duration, p["title"] or "", p["artist"] or "",
-                 p["path"], p["playlist"] or "", int(p["skipped"]), int(p["failed"])]
+                [p["start"], p["end"] or "", duration, _cell(p["title"]), _cell(p["artist"]),
+                 _cell(p["path"]), _cell(p["playlist"]), int(p["skipped"]), int(p["failed"])]
             )  # fmt: skip
 
 

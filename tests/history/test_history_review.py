@@ -288,3 +288,17 @@ def test_a_fifo_or_device_in_place_of_the_history_never_hangs(tmp_path):
     path.unlink()
     path.symlink_to("/dev/zero")
     assert "not a plain file" in refused(path)
+
+
+def test_csv_cells_from_stick_tags_are_never_formulas(tmp_path):
+    import csv
+
+    from kiosk.commands.report import write_csv
+
+    raw = [{"start": T0, "end": T0 + 60}]
+    play = {"start": "a", "end": "b", "title": '=HYPERLINK("http://x","y")', "artist": "@SUM(1)",
+            "path": "-1+2.mp3", "playlist": "+calm", "skipped": False, "failed": False}  # fmt: skip
+    write_csv(tmp_path / "plays.csv", [play], raw)
+    with open(tmp_path / "plays.csv", newline="", encoding="utf-8") as fh:
+        row = list(csv.reader(fh))[1]
+    assert row[3:7] == ['\'=HYPERLINK("http://x","y")', "'@SUM(1)", "'-1+2.mp3", "'+calm"]
