@@ -148,7 +148,7 @@ def summarize(
                 "t": local_iso(c["t"]),
                 "command": c["command"],
                 "source": c["source"],
-                "args": json.loads(c["args"] or "{}"),
+                "args": _args(c["args"]),
                 "ok": bool(c["ok"]),
             }
             for c in data["commands"]
@@ -162,6 +162,15 @@ def summarize(
     if plays:
         out["plays"] = [_play(p) for p in data["plays"]]
     return out
+
+
+def _args(text: str | None) -> Any:
+    """A command's recorded arguments; a row cut short or edited by hand never breaks the
+    whole report."""
+    try:
+        return json.loads(text or "{}")
+    except (ValueError, TypeError):
+        return {"unreadable": str(text)[:200]}
 
 
 def _hour(key: str, h: dict[str, Any]) -> dict[str, Any]:

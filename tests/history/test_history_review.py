@@ -302,3 +302,17 @@ def test_csv_cells_from_stick_tags_are_never_formulas(tmp_path):
     with open(tmp_path / "plays.csv", newline="", encoding="utf-8") as fh:
         row = list(csv.reader(fh))[1]
     assert row[3:7] == ['\'=HYPERLINK("http://x","y")', "'@SUM(1)", "'-1+2.mp3", "'+calm"]
+
+
+def test_a_garbled_command_row_does_not_break_the_report(tmp_path):
+    from kiosk.history.summary import report
+
+    path = tmp_path / "history.sqlite3"
+    db = store.connect(path)
+    db.execute(
+        "INSERT INTO commands (t, source, command, args, ok) VALUES (?, 'mqtt', 'x', ?, 1)",
+        (T0, '{"mood": "cut sho'),
+    )
+    db.close()
+    body = report(path, T0 - 60, T0 + 60, 10)
+    assert body["commands"][0]["args"] == {"unreadable": '{"mood": "cut sho'}
