@@ -66,10 +66,10 @@ def run(args: argparse.Namespace) -> int:
     n = hcfg.effect_minutes
     try:
         data = store.read_range(path, start, end, margin_s=n * 60.0 + 60.0)
+        summary = summarize(data, start, end, n)  # rows of the wrong type (edited by hand)
     except Exception as exc:  # sqlite3.DatabaseError and friends: say what, exit 1
         print(f"kiosk report: cannot read {path}: {exc}", file=sys.stderr)
         return 1
-    summary = summarize(data, start, end, n)
     try:
         if args.csv:
             write_csv(Path(args.csv), summary["plays"], data["plays"])
