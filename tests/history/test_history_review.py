@@ -316,3 +316,21 @@ def test_a_garbled_command_row_does_not_break_the_report(tmp_path):
     db.close()
     body = report(path, T0 - 60, T0 + 60, 10)
     assert body["commands"][0]["args"] == {"unreadable": '{"mood": "cut sho'}
+
+
+def test_rows_of_the_wrong_type_are_exit_1_not_a_traceback(tmp_path):
+    path = tmp_path / "history.sqlite3"
+    db = store.connect(path)
+    labels = ", ".join(store.LABELS)
+    zeros = ", ".join("0" * len(store.LABELS))
+    db.execute(
+        f"INSERT INTO minutes (t, samples, seconds, audience_s, faces_sum, faces_max, {labels}) "
+        f"VALUES (?, 'many', 2.0, 2.0, 1, 1, {zeros})",
+        (int(day_range("2026-11-20")[0]) + 600,),
+    )
+    db.close()
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(f"service:\n  state_dir: {tmp_path}\n")
+    proc = run_report(cfg, "--date", "2026-11-20")
+    assert proc.returncode == 1 and "cannot read" in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
