@@ -32,6 +32,9 @@ KINDS = {"sample", "playlist", "track", "fault", "command", "experiment"}
 QUEUE_MAX = 10_000  # events waiting for the writer; beyond it new ones are dropped, counted
 MAX_PENDING = 2_000  # buffered rows that force an early commit (fast simulations)
 MAX_BUFFERED = 50_000  # while the file cannot be written, keep at most this many rows
+# Commands recorded per minute: a flood over MQTT is counted as dropped, so it can never
+# push the day's mood minutes out of the size cap (history.max_mb).
+MAX_COMMANDS_PER_MIN = 120
 MAINTAIN_EVERY_S = 3600.0  # retention sweep, real seconds
 LOG_EVERY_S = 60.0
 
@@ -75,6 +78,7 @@ class Recorder:
         self._last_ts: float | None = None
         self._prev_sample: float | None = None
         self._last_log = 0.0
+        self._command_minute = (0, 0)  # (minute, commands recorded in it)
 
     # -- any thread -------------------------------------------------------------------------
 
@@ -207,6 +211,12 @@ class Recorder:
         elif event.kind == "command":
             if d.get("command") == "next" and d.get("ok") and self._play is not None:
                 self._play["skipped"] = 1
+            minute, n = self._command_minute
+            n = n + 1 if int(ts // 60) == minute else 1
+            self._command_minute = (int(ts // 60), n)
+            if n > MAX_COMMANDS_PER_MIN:
+                self.counters["dropped"] += 1
+                return
             args = json.dumps(d.get("args") or {}, sort_keys=True)[:1000]
             row = (ts, d.get("source"), str(d.get("command")), args, bool(d.get("ok")))
             self._rows.append(("commands", (*row, d.get("error"))))

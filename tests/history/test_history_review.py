@@ -334,3 +334,24 @@ def test_rows_of_the_wrong_type_are_exit_1_not_a_traceback(tmp_path):
     proc = run_report(cfg, "--date", "2026-11-20")
     assert proc.returncode == 1 and "cannot read" in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_a_command_flood_cannot_push_the_mood_out_of_the_size_cap(tmp_path):
+    from kiosk.api import Event
+    from kiosk.history.recorder import MAX_COMMANDS_PER_MIN
+
+    rec = recorder(tmp_path)
+    rec.on_event(sample(T0))
+    for i in range(5000):  # one MQTT client sending as fast as it can for a minute
+        cmd = {"command": "volume", "source": "mqtt", "ok": True, "args": {"level": i % 100}}
+        rec.on_event(Event("command", cmd, T0 + i / 100.0))
+    rec.on_event(Event("command", {"command": "pause", "source": "mqtt", "ok": True}, T0 + 61))
+    rec.close()
+    db = sqlite3.connect(tmp_path / "history.sqlite3")
+    per_minute = db.execute(
+        "SELECT CAST(t / 60 AS INTEGER), COUNT(*) FROM commands GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    db.close()
+    assert all(n <= MAX_COMMANDS_PER_MIN for _m, n in per_minute), per_minute
+    assert per_minute[-1][1] >= 1  # the next minute records again
+    assert rec.counters["dropped"] >= 5000 - 2 * MAX_COMMANDS_PER_MIN
