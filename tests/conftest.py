@@ -66,3 +66,28 @@ def _fail_if_missing_tool(report, reason: str) -> None:
     if any(word in text for word in MISSING_TOOL_WORDS) or "could not import" in text:
         report.outcome = "failed"
         report.longrepr = f"CI=true: a required tool is missing: {reason}"
+
+
+@pytest.fixture
+def tmpfs(tmp_path):
+    """``tmpfs("2m")``: a real small file system (a full disk for real; needs root, as CI
+    runs; skipped elsewhere). Unmounted after the test."""
+    import subprocess
+
+    mounted = []
+
+    def mount(size: str):
+        mnt = tmp_path / f"tmpfs-{len(mounted)}"
+        mnt.mkdir()
+        cmd = ["mount", "-t", "tmpfs", "-o", f"size={size}", "kiosk-test", str(mnt)]
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        if r.returncode != 0:
+            if os.environ.get("CI") == "true" and os.geteuid() == 0:
+                pytest.fail(f"cannot mount a tmpfs as root: {r.stderr.strip()}")
+            pytest.skip("cannot mount a tmpfs here (not root)")
+        mounted.append(mnt)
+        return mnt
+
+    yield mount
+    for mnt in mounted:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)

@@ -155,6 +155,8 @@ def run(args: argparse.Namespace) -> int:
         print(result.summary())
         for s in result.skipped:
             print(f"  skipped {s.path}: {s.reason}")
+        if result.skipped_count > len(result.skipped):
+            print(f"  skipped {result.skipped_count - len(result.skipped)} more, not listed")
     if result.signal:
         return 128 + int(getattr(signal, result.signal))
     return 0 if result.ok else 1

@@ -66,10 +66,10 @@ def run(args: argparse.Namespace) -> int:
     n = hcfg.effect_minutes
     try:
         data = store.read_range(path, start, end, margin_s=n * 60.0 + 60.0)
+        summary = summarize(data, start, end, n)  # rows of the wrong type (edited by hand)
     except Exception as exc:  # sqlite3.DatabaseError and friends: say what, exit 1
         print(f"kiosk report: cannot read {path}: {exc}", file=sys.stderr)
         return 1
-    summary = summarize(data, start, end, n)
     try:
         if args.csv:
             write_csv(Path(args.csv), summary["plays"], data["plays"])
@@ -97,6 +97,13 @@ def write_out(out: Path, summary: dict[str, Any], data: dict[str, Any], a: float
         out.write_text(render(summary, data, a, b), encoding="utf-8")
 
 
+def _cell(text: str | None) -> str:
+    """Tags come from files on a USB stick: a title like ``=HYPERLINK(...)`` must stay text
+    when the licence return is opened in a spreadsheet."""
+    text = text or ""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def write_csv(path: Path, plays: list[dict[str, Any]], raw: list[dict[str, Any]]) -> None:
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
@@ -104,8 +111,8 @@ def write_csv(path: Path, plays: list[dict[str, Any]], raw: list[dict[str, Any]]
         for p, r in zip(plays, raw, strict=True):
             duration = round(r["end"] - r["start"], 1) if r["end"] is not None else ""
             w.writerow(
-                [p["start"], p["end"] or "", duration, p["title"] or "", p["artist"] or "",
-                 p["path"], p["playlist"] or "", int(p["skipped"]), int(p["failed"])]
+                [p["start"], p["end"] or "", duration, _cell(p["title"]), _cell(p["artist"]),
+                 _cell(p["path"]), _cell(p["playlist"]), int(p["skipped"]), int(p["failed"])]
             )  # fmt: skip
 
 
@@ -116,6 +123,8 @@ def print_text(s: dict[str, Any]) -> None:
     moods = ", ".join(f"{k} {v:.1f}" for k, v in s["mood_minutes"].items() if v)
     print(f"  mood minutes: {moods or 'none'}")
     print(f"  switches: {len(s['switches'])}, plays: {s['plays_count']}")
+    if not s["samples"] and not s["switches"] and not s["plays_count"]:
+        print("  nothing recorded in this span (was the kiosk running? is history.enabled on?)")
     for e in s["effect"]:
         print(f"  effect {e['playlist']}: {e['mean_change']:+.3f} valence over {e['count']} "
               f"switch(es), 95% {e['ci95']}")  # fmt: skip

@@ -8,6 +8,10 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
+# Rows per list an MQTT report reads: a day flooded with commands stays a few MB in memory
+# (the reply is cut to history.report_max_bytes anyway).
+MQTT_MAX_ROWS = 2000
+
 
 def attach(core: Any, loaded: Any, state_dir: Path) -> Any | None:
     """Start recording ``core``'s events; returns the recorder (close it) or None when off."""
@@ -27,7 +31,8 @@ def attach(core: Any, loaded: Any, state_dir: Path) -> Any | None:
         rec.flush(2.0)
         start, end = day_range(day, core.clock.local())
         hcfg = core.loaded.config.history
-        return fit(report(path, start, end, hcfg.effect_minutes, plays), hcfg.report_max_bytes)
+        body = report(path, start, end, hcfg.effect_minutes, plays, MQTT_MAX_ROWS)
+        return fit(body, hcfg.report_max_bytes)
 
     core.reporter = reporter
     log.info("history on", extra=fields(path=str(path)))

@@ -12,6 +12,7 @@ import io
 from datetime import datetime
 from typing import Any
 
+import dateutil.tz
 import matplotlib
 
 matplotlib.use("Agg")
@@ -57,7 +58,9 @@ PLAYLIST_COLOURS = plt.get_cmap("Set2").colors + plt.get_cmap("Pastel2").colors
 
 
 def _tz() -> Any:
-    return datetime.now().astimezone().tzinfo
+    # The local zone with its rules, not today's fixed offset: a summer day shown in winter,
+    # or the hours after a DST change, keep their own offset.
+    return dateutil.tz.tzlocal()
 
 
 def _dt(ts: float) -> datetime:

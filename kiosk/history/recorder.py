@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import re
 import sqlite3
 import threading
 import time
@@ -31,8 +32,14 @@ KINDS = {"sample", "playlist", "track", "fault", "command", "experiment"}
 QUEUE_MAX = 10_000  # events waiting for the writer; beyond it new ones are dropped, counted
 MAX_PENDING = 2_000  # buffered rows that force an early commit (fast simulations)
 MAX_BUFFERED = 50_000  # while the file cannot be written, keep at most this many rows
+# Commands recorded per minute: a flood over MQTT is counted as dropped, so it can never
+# push the day's mood minutes out of the size cap (history.max_mb).
+MAX_COMMANDS_PER_MIN = 120
 MAINTAIN_EVERY_S = 3600.0  # retention sweep, real seconds
 LOG_EVERY_S = 60.0
+
+# user:password@ in a URL (an RTSP camera's source shows up in its fault messages)
+_URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]+@")
 
 _FLUSH = object()
 _STOP = object()
@@ -71,6 +78,7 @@ class Recorder:
         self._last_ts: float | None = None
         self._prev_sample: float | None = None
         self._last_log = 0.0
+        self._command_minute = (0, 0)  # (minute, commands recorded in it)
 
     # -- any thread -------------------------------------------------------------------------
 
@@ -194,12 +202,21 @@ class Recorder:
             }  # fmt: skip
         elif event.kind == "fault":
             ok = bool(d.get("ok"))
-            self._rows.append(("faults", (ts, str(d.get("component")), d.get("message"), ok)))
+            message = d.get("message")
+            if isinstance(message, str):  # a camera URL's password never goes to disk
+                message = _URL_CREDENTIALS.sub(r"\1***@", message)[:1000]
+            self._rows.append(("faults", (ts, str(d.get("component")), message, ok)))
             if d.get("component") == "player" and not ok and self._play is not None:
                 self._play["failed"] = 1
         elif event.kind == "command":
             if d.get("command") == "next" and d.get("ok") and self._play is not None:
                 self._play["skipped"] = 1
+            minute, n = self._command_minute
+            n = n + 1 if int(ts // 60) == minute else 1
+            self._command_minute = (int(ts // 60), n)
+            if n > MAX_COMMANDS_PER_MIN:
+                self.counters["dropped"] += 1
+                return
             args = json.dumps(d.get("args") or {}, sort_keys=True)[:1000]
             row = (ts, d.get("source"), str(d.get("command")), args, bool(d.get("ok")))
             self._rows.append(("commands", (*row, d.get("error"))))
@@ -235,7 +252,8 @@ class Recorder:
 
     def _end_play(self, ts: float | None) -> None:
         if self._play is not None:
-            self._play["end"] = ts
+            # The clock stepped back (NTP on a Pi without RTC): never a negative play time.
+            self._play["end"] = ts if ts is None else max(ts, self._play["start"])
             self._ended.append(self._play)
             self._play = None
 
@@ -262,7 +280,8 @@ class Recorder:
                 store.enforce_bounds(db, self.wall(), self.cfg.retention_days, cap)
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:  # SQLite has already rolled back after "disk full"
+                db.execute("ROLLBACK")
             raise  # the buffers stay; the next commit tries again
         for p, rowid in zip(plays, ids, strict=True):
             p["id"] = rowid

@@ -8,7 +8,9 @@ clock seconds (UTC epoch); reports turn them into the kiosk's local time.
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
+import stat
 import time
 from pathlib import Path
 from typing import Any
@@ -100,16 +102,64 @@ def write_play(db: sqlite3.Connection, p: dict[str, Any]) -> int:
     return int(cur.lastrowid or 0)
 
 
+class HistoryError(OSError):
+    """The history file cannot be used as it is; the message says why and what to do."""
+
+
+# Only these mean the file itself is damaged; "locked", "read-only", "disk full" or
+# "cannot open" are conditions of the moment and must never cost the history.
+CORRUPT_CODES = {getattr(sqlite3, "SQLITE_CORRUPT", 11), getattr(sqlite3, "SQLITE_NOTADB", 26)}
+
+
+def check_schema(db: sqlite3.Connection, path: str | Path) -> None:
+    """Refuse a file written by a newer kiosk: its tables may mean something else."""
+    try:
+        row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+    except sqlite3.OperationalError:  # no meta table yet: a new or foreign file
+        return
+    try:
+        version = int(row[0]) if row is not None else SCHEMA_VERSION
+    except (TypeError, ValueError):
+        version = SCHEMA_VERSION + 1  # unreadable: treat as unknown, never overwrite
+    if version > SCHEMA_VERSION:
+        raise HistoryError(
+            f"history {path} was written by a newer kiosk (schema {row[0]!r}, this one knows "
+            f"{SCHEMA_VERSION}); left untouched: update the kiosk or set history.path"
+        )
+
+
+def check_plain_file(path: str | Path) -> None:
+    """A FIFO or device in the history's place (planted, or a wrong history.path) would hang
+    the open or, for /dev/watchdog, reboot the box: refuse anything but a plain file."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return
+    if not stat.S_ISREG(st.st_mode):
+        raise HistoryError(f"history {path} is not a plain file (a device, FIFO or folder)")
+
+
 def connect(path: str | Path, readonly: bool = False) -> sqlite3.Connection:
     """Open (and create) the history. Read-only opens never create or change the file."""
+    check_plain_file(path)
     if readonly:
-        uri = f"file:{Path(path).resolve()}?mode=ro"
+        uri = f"{Path(path).resolve().as_uri()}?mode=ro"
         db = sqlite3.connect(uri, uri=True, timeout=5, check_same_thread=False)
+        try:
+            check_schema(db, path)
+        except BaseException:
+            db.close()
+            raise
         db.row_factory = sqlite3.Row
         return db
     db = sqlite3.connect(str(path), timeout=5, isolation_level=None, check_same_thread=False)
     # Incremental auto-vacuum (only takes effect on a new file) lets the size cap give
     # pages back without a full VACUUM.
+    try:
+        check_schema(db, path)
+    except BaseException:
+        db.close()
+        raise
     db.execute("PRAGMA auto_vacuum=INCREMENTAL")
     # WAL + NORMAL: a crash or power cut keeps every committed transaction; a commit is
     # an append, not a full fsync of the file (SD cards wear out).
@@ -124,13 +174,16 @@ def connect(path: str | Path, readonly: bool = False) -> sqlite3.Connection:
 
 
 def open_for_writing(path: Path) -> sqlite3.Connection:
-    """Open the history; an unreadable file is moved aside and a fresh one started."""
+    """Open the history; a damaged file is moved aside and a fresh one started. Anything
+    else (locked, read-only, full disk, newer schema) raises: the writer retries later."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         db = connect(path)
         db.execute("SELECT COUNT(*) FROM minutes").fetchone()
         return db
     except sqlite3.DatabaseError as exc:
+        if getattr(exc, "sqlite_errorcode", None) not in CORRUPT_CODES:
+            raise
         aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
         log.error("history %s is unreadable (%s); moved it to %s", path, exc, aside)
         path.rename(aside)
@@ -155,22 +208,21 @@ def delete_before(db: sqlite3.Connection, cutoff: float) -> int:
     return deleted
 
 
-def oldest_time(db: sqlite3.Connection) -> float | None:
+def _edge_time(db: sqlite3.Connection, fn: str) -> float | None:
     times = [
-        db.execute(f"SELECT MIN({col}) FROM {table}").fetchone()[0]
+        db.execute(f"SELECT {fn}({col}) FROM {table}").fetchone()[0]
         for table, col in TIME_COLUMNS.items()
     ]
     known = [t for t in times if t is not None]
-    return min(known) if known else None
+    return (min if fn == "MIN" else max)(known) if known else None
+
+
+def oldest_time(db: sqlite3.Connection) -> float | None:
+    return _edge_time(db, "MIN")
 
 
 def newest_time(db: sqlite3.Connection) -> float | None:
-    times = [
-        db.execute(f"SELECT MAX({col}) FROM {table}").fetchone()[0]
-        for table, col in TIME_COLUMNS.items()
-    ]
-    known = [t for t in times if t is not None]
-    return max(known) if known else None
+    return _edge_time(db, "MAX")
 
 
 def enforce_bounds(
@@ -196,33 +248,30 @@ def rows(db: sqlite3.Connection, sql: str, params: tuple[Any, ...] = ()) -> list
     return [dict(r) for r in db.execute(sql, params).fetchall()]
 
 
-def read_range(path: str | Path, start: float, end: float, margin_s: float) -> dict[str, Any]:
+def read_range(
+    path: str | Path, start: float, end: float, margin_s: float, max_rows: int | None = None
+) -> dict[str, Any]:
     """Everything a report needs between ``start`` and ``end``; minutes and experiment data
-    also ``margin_s`` either side (the effect windows reach outside the day)."""
+    also ``margin_s`` either side (the effect windows reach outside the day).
+
+    ``max_rows`` caps each list (switches, plays, commands, faults, decisions), so a day
+    flooded with commands cannot blow the daemon's memory; ``cut`` names the lists cut and
+    ``plays_count`` is always the full count.
+    """
     db = connect(path, readonly=True)
+    limit = -1 if max_rows is None else int(max_rows)  # SQLite: LIMIT -1 is no limit
     try:
         lo, hi = start - margin_s, end + margin_s
-        return {
-            "minutes": rows(
-                db, "SELECT * FROM minutes WHERE t >= ? AND t < ? ORDER BY t", (lo, hi)
-            ),
-            "switches": rows(
-                db, "SELECT * FROM switches WHERE t >= ? AND t < ? ORDER BY t, id", (start, end)
-            ),
-            "plays": rows(
-                db,
-                "SELECT * FROM plays WHERE start >= ? AND start < ? ORDER BY start, id",
-                (start, end),
-            ),
-            "commands": rows(
-                db, "SELECT * FROM commands WHERE t >= ? AND t < ? ORDER BY t, id", (start, end)
-            ),
-            "faults": rows(
-                db, "SELECT * FROM faults WHERE t >= ? AND t < ? ORDER BY t, id", (start, end)
-            ),
-            "decisions": rows(
-                db, "SELECT * FROM decisions WHERE t >= ? AND t < ? ORDER BY t, id", (start, end)
-            ),
+        out: dict[str, Any] = {
+            "minutes": rows(db, "SELECT * FROM minutes WHERE t >= ? AND t < ? ORDER BY t", (lo, hi))
         }
+        for table, col in (("switches", "t"), ("plays", "start"), ("commands", "t"),
+                           ("faults", "t"), ("decisions", "t")):  # fmt: skip
+            sql = f"SELECT * FROM {table} WHERE {col} >= ? AND {col} < ? ORDER BY {col}, id"
+            out[table] = rows(db, sql + " LIMIT ?", (start, end, limit))
+        out["cut"] = [t for t in TIME_COLUMNS if t != "minutes" and len(out[t]) == limit]
+        sql = "SELECT COUNT(*) FROM plays WHERE start >= ? AND start < ?"
+        out["plays_count"] = db.execute(sql, (start, end)).fetchone()[0]
+        return out
     finally:
         db.close()

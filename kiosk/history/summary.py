@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -40,9 +41,9 @@ def _local(text: str, what: str) -> datetime:
         if _DATE.match(text):
             return datetime.combine(date.fromisoformat(text), time()).astimezone()
         dt = datetime.fromisoformat(text)
-    except ValueError:
+        return dt.astimezone() if dt.tzinfo is None else dt
+    except (ValueError, OverflowError, OSError):  # OverflowError/OSError: years 1 and 9999
         raise RangeError(f"{what}: {text!r} is not a date YYYY-MM-DD or an ISO time") from None
-    return dt.astimezone() if dt.tzinfo is None else dt
 
 
 def day_range(day: str | None, now: datetime | None = None) -> tuple[float, float]:
@@ -56,13 +57,21 @@ def day_range(day: str | None, now: datetime | None = None) -> tuple[float, floa
             d = date.fromisoformat(day)
         except ValueError:
             raise RangeError(f"date: {day!r} is not a real day") from None
-    start = datetime.combine(d, time()).astimezone()
-    end = datetime.combine(d + timedelta(days=1), time()).astimezone()
-    return start.timestamp(), end.timestamp()
+    try:
+        start = datetime.combine(d, time()).astimezone()
+        end = datetime.combine(d + timedelta(days=1), time()).astimezone()
+        return start.timestamp(), end.timestamp()
+    except (ValueError, OverflowError, OSError):  # the first and last days Python knows
+        raise RangeError(f"date: {day!r} is out of range") from None
 
 
 def span_range(start: str, end: str) -> tuple[float, float]:
-    a, b = _local(start, "from").timestamp(), _local(end, "to").timestamp()
+    try:
+        a, b = _local(start, "from").timestamp(), _local(end, "to").timestamp()
+    except (OverflowError, OSError, ValueError) as exc:
+        if isinstance(exc, RangeError):
+            raise
+        raise RangeError(f"from/to: {start!r} .. {end!r} is out of range") from None
     if _DATE.match(end):
         b += 86400.0  # --to 2026-11-21 includes that whole day
     if b <= a:
@@ -84,7 +93,14 @@ def summarize(
         hour = datetime.fromtimestamp(m["t"]).astimezone().replace(minute=0, second=0)
         h = hourly.setdefault(
             hour.isoformat(timespec="seconds"),
-            {"samples": 0, "faces_sum": 0, "faces_max": 0, "audience_s": 0.0, "labels": {}},
+            {
+                "t": hour.timestamp(),
+                "samples": 0,
+                "faces_sum": 0,
+                "faces_max": 0,
+                "audience_s": 0.0,
+                "labels": {},
+            },
         )
         h["samples"] += m["samples"]
         h["faces_sum"] += m["faces_sum"]
@@ -107,7 +123,7 @@ def summarize(
             "max": max((m["faces_max"] for m in day), default=0),
         },
         "mood_minutes": {k: round(v, 2) for k, v in mood_minutes.items()},
-        "hourly": [_hour(k, h) for k, h in sorted(hourly.items())],
+        "hourly": [_hour(k, h) for k, h in sorted(hourly.items(), key=lambda kv: kv[1]["t"])],
         "switches": [
             {"t": local_iso(s["t"]), "from": s["src"], "to": s["dst"], "reason": s["reason"]}
             for s in data["switches"]
@@ -132,7 +148,7 @@ def summarize(
                 "t": local_iso(c["t"]),
                 "command": c["command"],
                 "source": c["source"],
-                "args": json.loads(c["args"] or "{}"),
+                "args": _args(c["args"]),
                 "ok": bool(c["ok"]),
             }
             for c in data["commands"]
@@ -140,10 +156,21 @@ def summarize(
         "effect_minutes": effect_minutes,
         "note": NOTE.format(n=effect_minutes),
     }
-    out["plays_count"] = len(data["plays"])
+    out["plays_count"] = data.get("plays_count", len(data["plays"]))
+    if data.get("cut"):
+        out["truncated"] = list(data["cut"])
     if plays:
         out["plays"] = [_play(p) for p in data["plays"]]
     return out
+
+
+def _args(text: str | None) -> Any:
+    """A command's recorded arguments; a row cut short or edited by hand never breaks the
+    whole report."""
+    try:
+        return json.loads(text or "{}")
+    except (ValueError, TypeError):
+        return {"unreadable": str(text)[:200]}
 
 
 def _hour(key: str, h: dict[str, Any]) -> dict[str, Any]:
@@ -174,19 +201,27 @@ def _play(p: dict[str, Any]) -> dict[str, Any]:
 
 
 def report(
-    path: str | Path, start: float, end: float, effect_minutes: int, plays: bool = True
+    path: str | Path,
+    start: float,
+    end: float,
+    effect_minutes: int,
+    plays: bool = True,
+    max_rows: int | None = None,
 ) -> dict[str, Any]:
-    """Read the history file and summarise ``[start, end)``."""
+    """Read the history file and summarise ``[start, end)`` (``max_rows``: see read_range)."""
     if not Path(path).exists():
         raise FileNotFoundError(f"no history at {path} (is history.enabled on?)")
-    data = store.read_range(path, start, end, margin_s=effect_minutes * 60.0 + 60.0)
+    try:
+        data = store.read_range(path, start, end, effect_minutes * 60.0 + 60.0, max_rows)
+    except sqlite3.Error as exc:  # damaged or locked: an error reply, never a crash
+        raise store.HistoryError(f"cannot read the history {path}: {exc}") from None
     return summarize(data, start, end, effect_minutes, plays)
 
 
 def fit(obj: dict[str, Any], max_bytes: int) -> dict[str, Any]:
     """Cut the long lists (plays, commands, faults, switches) until the JSON fits."""
     out = dict(obj)
-    cut: list[str] = []
+    cut: list[str] = list(out.get("truncated", []))
     for key in ("plays", "commands", "faults", "switches", "hourly"):
         while key in out and len(json.dumps(out)) > max_bytes and out[key]:
             keep = len(out[key]) // 2

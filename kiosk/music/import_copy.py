@@ -222,26 +222,28 @@ def _copy_at(src_fd: int, dst_fd: int, name: str) -> None:
         os.close(s)
 
 
-def fsync_tree(top_fd: int) -> None:
+def _below(top_fd: int, visit: Callable[[int, str, int], None]) -> None:
+    """Depth first over the folders below ``top_fd``, never via a link: ``visit(parent_fd,
+    name, fd)`` once a folder's own subfolders are done."""
     with os.scandir(top_fd) as it:
         dirs = [e.name for e in it if e.is_dir(follow_symlinks=False)]
     for name in dirs:
         fd = os.open(name, DIR_FLAGS, dir_fd=top_fd)
         try:
-            fsync_tree(fd)
+            _below(fd, visit)
+            visit(top_fd, name, fd)
         finally:
             os.close(fd)
+
+
+def fsync_tree(top_fd: int) -> None:
+    _below(top_fd, lambda _parent, _name, fd: os.fsync(fd))
     os.fsync(top_fd)
 
 
 def remove_empty_dirs(top_fd: int) -> None:
-    with os.scandir(top_fd) as it:
-        dirs = [e.name for e in it if e.is_dir(follow_symlinks=False)]
-    for name in dirs:
-        fd = os.open(name, DIR_FLAGS, dir_fd=top_fd)
-        try:
-            remove_empty_dirs(fd)
-        finally:
-            os.close(fd)
-        with contextlib.suppress(OSError):
-            os.rmdir(name, dir_fd=top_fd)
+    def rmdir(parent: int, name: str, _fd: int) -> None:
+        with contextlib.suppress(OSError):  # not empty: it holds music
+            os.rmdir(name, dir_fd=parent)
+
+    _below(top_fd, rmdir)

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from kiosk.music.import_config import ImportConfig
-from kiosk.music.import_scan import MB, ImportFailed, Skipped
+from kiosk.music.import_scan import MB, ImportFailed, SkipList, Skipped
 
 
 class Interrupted(ImportFailed):
@@ -50,11 +50,16 @@ class ImportResult:
     files: int = 0
     bytes: int = 0
     seconds: float = 0.0
-    skipped: list[Skipped] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=SkipList)
     error: str = ""
     notes: list[str] = field(default_factory=list)
     fingerprint: str = ""
     signal: str = ""  # SIGTERM/SIGINT when the import was stopped
+
+    @property
+    def skipped_count(self) -> int:
+        """All skipped files; ``skipped`` names only the first ``MAX_LISTED``."""
+        return getattr(self.skipped, "total", len(self.skipped))
 
     @property
     def mb_per_s(self) -> float:
@@ -63,6 +68,7 @@ class ImportResult:
     def to_dict(self) -> dict:
         d = asdict(self)
         d["mb_per_s"] = round(self.mb_per_s, 2)
+        d["skipped_count"] = self.skipped_count
         d["seconds"] = round(self.seconds, 3)
         return d
 
@@ -76,7 +82,7 @@ class ImportResult:
         return (
             f"imported {self.files} file(s), {self.bytes / MB:.1f} MB in {self.seconds:.1f} s "
             f"({self.mb_per_s:.1f} MB/s), mode {self.mode}, version {self.version}, "
-            f"{len(self.skipped)} skipped"
+            f"{self.skipped_count} skipped"
         )
 
 

@@ -32,10 +32,29 @@ class ImportFailed(Exception):
     """The import was refused or aborted; the live library is unchanged."""
 
 
+MAX_LISTED = 200  # skipped files named in the result, log and MQTT; the rest only counted
+
+
 @dataclass
 class Skipped:
     path: str
     reason: str
+
+
+class SkipList(list):
+    """The skipped files: the first ``MAX_LISTED`` kept, all counted in ``total``, so a
+    stick of a million junk files gives a short result, log and MQTT message."""
+
+    def __init__(self, items=()):
+        super().__init__()
+        self.total = 0
+        for item in items:
+            self.append(item)
+
+    def append(self, item) -> None:
+        self.total += 1
+        if len(self) < MAX_LISTED:
+            super().append(item)
 
 
 # -- names ------------------------------------------------------------------------------------
@@ -134,7 +153,9 @@ def scan(
 ) -> tuple[list[Candidate], list[Skipped]]:
     """Walk the stick folder without following anything; decide what may be copied."""
     found: list[Candidate] = []
-    skipped: list[Skipped] = []
+    skipped = SkipList()
+    visited = 0
+    max_entries = 10 * cfg.max_files  # bounds the walk's time and memory on a junk stick
     taken: dict[str, str] = {}  # casefolded dest -> stick path, so FAT-style clashes show
 
     def walk(fd: int, raw_parts: list[bytes], rel_parts: list[str], dest_parts: list[str]):
@@ -148,6 +169,13 @@ def scan(
                 raise ImportFailed(f"cannot read {where}: {exc.strerror or exc}") from exc
             skipped.append(Skipped(where, f"folder unreadable: {exc.strerror or exc}"))
             return
+        nonlocal visited
+        visited += len(entries)
+        if visited > max_entries:
+            raise ImportFailed(
+                f"the stick folder holds more than {max_entries} entries (10 x max_files="
+                f"{cfg.max_files}); put only the music on it"
+            )
         for e in entries:
             raw = os.fsencode(e.name)
             name = display_name(raw)

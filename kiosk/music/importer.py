@@ -327,15 +327,17 @@ def _copy_all(
                       "percent": round(pct, 1)})  # fmt: skip
     for s in skipped:
         log.warning("skipped %s: %s", s.path, s.reason)
+    if result.skipped_count > len(skipped):
+        log.warning("skipped %d more file(s), not listed", result.skipped_count - len(skipped))
     if run.strict and skipped:
         raise ImportFailed(
-            f"{len(skipped)} bad file(s) and strict mode, first: "
+            f"{result.skipped_count} bad file(s) and strict mode, first: "
             f"{skipped[0].path}: {skipped[0].reason}"
         )
     if result.files == 0:
         raise ImportFailed(
             f"no valid music found in {run.source} (expected <playlist>/<audio files>; "
-            f"{len(skipped)} file(s) skipped)"
+            f"{result.skipped_count} file(s) skipped)"
         )
     run.phase = "finishing the new library"
     remove_empty_dirs(staging.fd)

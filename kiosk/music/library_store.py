@@ -69,6 +69,10 @@ log = logging.getLogger(__name__)
 STAGING_PREFIX = ".staging-"
 PREVIOUS_LINK = "previous"
 LOCK_NAME = ".import.lock"
+# "<live>/<previous>" while a commit or rollback moves its two links: a kill between them
+# would otherwise leave ``previous`` naming the live version, and recover() would delete
+# the version it named before.
+SWITCH_NOTE = ".switch-note"
 
 
 def new_version_id() -> str:
@@ -247,6 +251,7 @@ class LibraryStore:
         for name in stale:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(name, dir_fd=pfd)
+        notes += self._undo_switch(dfd, pfd)
         # Killed between moving a plain folder into the store and linking it, or the live
         # version was deleted by hand: point the root at the newest complete version.
         try:
@@ -270,6 +275,32 @@ class LibraryStore:
                     notes.append(f"removed version {v.name}, which never went live")
         for n in notes:
             log.warning("import recovery: %s", n)
+        return notes
+
+    def _begin_switch(self, dfd: int, live: str | None) -> None:
+        """Note (live, previous) before a commit or rollback moves its two links."""
+        note = f"{live or ''}/{self._previous_name(dfd, live) or ''}"
+        replace_symlink_at(dfd, SWITCH_NOTE, note)
+
+    def _undo_switch(self, dfd: int, pfd: int) -> list[str]:
+        """A commit or rollback stopped before its switch: put ``previous`` back as noted,
+        so no version is lost and the next rollback does what was asked."""
+        try:
+            live, _, prev = os.readlink(SWITCH_NOTE, dir_fd=dfd).partition("/")
+        except OSError:
+            return []
+        notes = []
+        if (self._live_name(dfd, pfd) or "") == live:  # the music link never moved
+            current = self._previous_name(dfd, live or None) or ""
+            if prev != current and (not prev or self._is_version(dfd, prev)):
+                if prev:
+                    replace_symlink_at(dfd, PREVIOUS_LINK, prev)
+                else:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(PREVIOUS_LINK, dir_fd=dfd)
+                notes.append(f"a switch was cut short; previous is {prev or 'none'} again")
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(SWITCH_NOTE, dir_fd=dfd)
         return notes
 
     def _link_root(self, version: str) -> None:
@@ -346,12 +377,15 @@ class LibraryStore:
             os.fsync(dfd)
             old = self._live_name(dfd, pfd)
             step = "pointing library/previous at the old version"
+            self._begin_switch(dfd, old)
             if old is not None:
                 replace_symlink_at(dfd, PREVIOUS_LINK, old)
             step = "switching the music symlink"
             self._link_root(version)
         except OSError as exc:
             if self._live_name(dfd, pfd) != version:
+                with contextlib.suppress(OSError):
+                    self._undo_switch(dfd, pfd)
                 for name in (version, staging.name):
                     with contextlib.suppress(OSError):
                         remove_at(dfd, name)
@@ -359,6 +393,8 @@ class LibraryStore:
                 f"could not switch to the new library ({step}): {exc.strerror or exc}; "
                 "the old library is still live"
             ) from None
+        with contextlib.suppress(OSError):  # the switch is done; recover() drops a stale note
+            os.unlink(SWITCH_NOTE, dir_fd=dfd)
         try:
             self.prune(keep_previous)
         except OSError as exc:  # the switch is done; old versions go next time
@@ -375,8 +411,16 @@ class LibraryStore:
             raise LibraryError(
                 "no previous library to go back to (none was kept, or there was no import yet)"
             )
-        replace_symlink_at(dfd, PREVIOUS_LINK, cur)
-        self._link_root(prev)
+        self._begin_switch(dfd, cur)
+        try:
+            replace_symlink_at(dfd, PREVIOUS_LINK, cur)
+            self._link_root(prev)
+        except OSError:
+            with contextlib.suppress(OSError):
+                self._undo_switch(dfd, pfd)  # the old library stays live, previous too
+            raise
+        with contextlib.suppress(OSError):
+            os.unlink(SWITCH_NOTE, dir_fd=dfd)
         return self.dir / prev, self.dir / cur
 
     def prune(self, keep_previous: bool) -> list[str]:

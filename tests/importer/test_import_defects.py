@@ -282,17 +282,9 @@ def test_unreadable_folder_is_skipped(stick, lib):
 
 
 @pytest.fixture
-def tmpfs_3m(tmp_path):
-    """A real 3 MB tmpfs (needs root/CAP_SYS_ADMIN; skipped elsewhere)."""
-    mnt = tmp_path / "small"
-    mnt.mkdir()
-    r = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=3m", "kiosk-test", str(mnt)], capture_output=True
-    )
-    if r.returncode != 0:
-        pytest.skip("cannot mount a tmpfs here (not root)")
-    yield mnt
-    subprocess.run(["umount", "-l", str(mnt)], check=False)
+def tmpfs_3m(tmpfs):
+    """A real 3 MB tmpfs."""
+    return tmpfs("3m")
 
 
 def test_orphan_version_does_not_fill_a_real_small_disk(tmpfs_3m, tmp_path):

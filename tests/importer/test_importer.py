@@ -321,19 +321,9 @@ def test_library_dir_inside_music_root_is_refused(tmp_path, stick, cfg):
 
 
 @pytest.fixture
-def small_fs(tmp_path):
-    """A real 2 MB tmpfs (needs root/CAP_SYS_ADMIN; skipped elsewhere)."""
-    import subprocess
-
-    mnt = tmp_path / "small"
-    mnt.mkdir()
-    r = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=2m", "kiosk-test", str(mnt)], capture_output=True
-    )
-    if r.returncode != 0:
-        pytest.skip("cannot mount a tmpfs here (not root)")
-    yield mnt
-    subprocess.run(["umount", "-l", str(mnt)], check=False)
+def small_fs(tmpfs):
+    """A real 2 MB tmpfs."""
+    return tmpfs("2m")
 
 
 def test_really_full_file_system(small_fs, stick):
