@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from typing import Protocol, runtime_checkable
 
 import numpy as np
+
+# user:password@ in a URL: an RTSP camera's source carries its password, and the source
+# shows up in names, logs, status and MQTT fault events.
+_URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]+@")
+
+
+def redact(text: str) -> str:
+    """``text`` with any URL's ``user:password@`` replaced by ``***@``."""
+    return _URL_CREDENTIALS.sub(r"\1***@", text)
 
 
 class CameraError(Exception):

@@ -8,7 +8,7 @@ import threading
 import cv2
 import numpy as np
 
-from kiosk.camera.base import CameraOpenError, FrameError, validate_frame
+from kiosk.camera.base import CameraOpenError, FrameError, redact, validate_frame
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class OpenCVCamera:
         self.width, self.height = width, height
         self.open_timeout_s = open_timeout_s
         self.read_timeout_s = read_timeout_s
-        self.name = f"opencv:{self.source}"
+        self.name = f"opencv:{redact(str(self.source))}"  # never the password
         self._cap: cv2.VideoCapture | None = None
         self._lock = threading.Lock()  # guards _frame/_decode_failed, never held over I/O
         self._want = threading.Event()  # read() waits for a frame
@@ -92,7 +92,7 @@ class OpenCVCamera:
         )
         if not cap.isOpened():
             cap.release()
-            raise CameraOpenError(f"cannot open camera {self.source!r}")
+            raise CameraOpenError(f"cannot open camera {redact(str(self.source))!r}")
         if isinstance(self.source, int):
             cap.set(cv2.CAP_PROP_FRAME_WIDTH, self.width)
             cap.set(cv2.CAP_PROP_FRAME_HEIGHT, self.height)

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from kiosk.camera.base import CameraError, EndOfStream
+from kiosk.camera.base import CameraError, EndOfStream, redact
 from kiosk.camera.guard import CameraOpening, GuardedCamera
 from kiosk.config import LoadedConfig
 from kiosk.service.clock import Clock
@@ -86,6 +86,7 @@ class CameraFeed:
         self._backoff = self._config().config.service.camera_retry_initial_s
 
     def failed(self, fault: Callable[[str], None], message: str) -> None:
+        message = redact(message)  # a backend's own error text may quote the URL
         self.close()
         self._retry_at = self.clock.monotonic() + self._backoff
         log.warning("camera fault", extra=fields(error=message, retry_in_s=self._backoff))

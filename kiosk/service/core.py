@@ -22,6 +22,7 @@ from typing import Any
 
 from kiosk import __version__
 from kiosk.api import CommandError, Event, EventBus, EventKind, Status
+from kiosk.camera.base import redact
 from kiosk.config import ConfigError, LoadedConfig, load_config
 from kiosk.mood.policy import Decision, Policy, PolicyError
 from kiosk.mood.window import EMPTY, FaceLike, MoodState, MoodWindow
@@ -151,6 +152,7 @@ class Core(ControlsMixin):
 
     def camera_fault(self, message: str) -> None:
         """The camera failed; the music goes on. Emits a fault when the error is new."""
+        message = redact(message)  # status and MQTT never carry a camera URL's password
         with self._locked():
             if self._camera["ok"] or self._camera["error"] != message:
                 self._camera = {"ok": False, "error": message, "since": self.clock.time()}

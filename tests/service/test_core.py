@@ -215,6 +215,13 @@ def test_camera_fault_keeps_the_music_and_clears():
     assert kinds(events, "fault")[-1]["ok"] is True
 
 
+def test_camera_fault_never_carries_a_url_password():
+    core, _player, _, _, events = make_core()
+    core.camera_fault("cannot open camera 'rtsp://admin:s3cret@10.0.0.5/s1'")
+    assert "s3cret" not in core.status().camera["error"]
+    assert all("s3cret" not in f["message"] for f in kinds(events, "fault"))
+
+
 def test_player_errors_are_faults_that_clear_on_the_next_track():
     core, _player, _, _, events = make_core()
     core.poll()  # first track seen
