@@ -52,6 +52,21 @@ class Report(_Cmd):
     plays: bool = Field(False, description="Include the list of plays.")  # strict: no "yes"
 
 
+class Retag(_Cmd):
+    track: str = Field(
+        ...,
+        min_length=1,
+        max_length=4096,
+        pattern=r"^[^\x00]+$",
+        description="Track path, relative to music.root (as `kiosk music list` shows it).",
+    )
+    playlist: str | None = Field(
+        ...,
+        pattern=r"^(|[^\x00-\x1f/\\]{1,64})$",
+        description="Playlist the track plays in from now on; null or '' removes the correction.",
+    )
+
+
 def _status(api: KioskApi, _: _Cmd) -> dict[str, Any]:
     return {"status": api.status().to_dict()}
 
@@ -75,6 +90,7 @@ COMMANDS: dict[str, tuple[type[_Cmd], Callable[[KioskApi, Any], dict[str, Any] |
     "rescan": (NoArgs, lambda api, c: api.rescan_library()),
     "status": (NoArgs, _status),
     "report": (Report, lambda api, c: {"report": api.report(c.date, c.plays)}),
+    "retag": (Retag, lambda api, c: {"retag": api.retag(c.track, c.playlist or None)}),
 }
 
 
