@@ -93,13 +93,14 @@ class PlayerConfig(Section):
         description="Shuffle each playlist: every track plays once before any repeats, and "
         "never the same track twice in a row. false: folder order.",
     )
-    order: Literal["shuffle", "trajectory"] = Field(
+    order: Literal["shuffle", "trajectory", "experiment"] = Field(
         "shuffle",
         description="Track order inside a playlist. 'shuffle' (see shuffle). 'trajectory' "
         "(iso principle): each next track is the one nearest a point that starts at the "
         "crowd's mood on the valence-arousal plane and moves to the playlist's place over "
         "trajectory_tracks tracks; still no repeat before every track has played, and "
-        "never the same track twice in a row.",
+        "never the same track twice in a row. 'experiment': each playlist start draws "
+        "shuffle or trajectory at random (the history records which, for the report).",
     )
     trajectory_tracks: int = Field(
         4,

@@ -4,10 +4,11 @@ Every track has a point on Russell's valence-arousal plane (its mood estimate), 
 the crowd (``crowd_point``: the emotion mix averaged over ``EMOTION_POINTS``). The k-th
 track of a playlist is the unplayed one nearest the target
 
-    start + (goal - start) * min(k, n) / n
+    start + (goal - start) * min(k, n) / n        (k = 0, 1, 2, ...)
 
-where ``start`` is the crowd's point when the playlist began, ``goal`` the playlist's place
-(``music.sorting.places``, i.e. where the strategy wants the mood) and ``n`` is
+so the first track meets the crowd and the (n+1)-th reaches the goal. ``start`` is the
+crowd's point when the playlist began, ``goal`` the playlist's place
+(``music.sorting.places``: where the strategy wants the mood) and ``n`` is
 ``player.trajectory_tracks``. Shuffle's fairness holds: no track repeats before every track
 of the playlist has played, and never the same track twice in a row.
 
@@ -99,8 +100,8 @@ class TrajectoryOrder(Generic[T]):
         return len(self.items)
 
     def target(self, step: int | None = None) -> Point | None:
-        """The point the ``step``-th track (from 1) aims at."""
-        k = self.step + 1 if step is None else step
+        """The point the ``step``-th track (from 0) aims at."""
+        k = self.step if step is None else step
         if self.start is None or self.goal is None:
             return self.start or self.goal
         f = min(k, self.steps) / self.steps

@@ -85,6 +85,7 @@ class Core(CoreMusic):
         self.reporter: Callable[[str | None, bool], dict[str, Any]] | None = None
         self.analysis: Any = None  # the daemon's AnalysisFeed (core_music.py)
         self._files_touched = False  # the last library check saw files change
+        self._order_modes: dict[str, str] = {}
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -453,7 +454,7 @@ class Core(CoreMusic):
         self._emit(
             "track",
             {"playlist": playlist or self.policy.playlist, **self._track, **mood}
-            | {"order": self.order_mode()},
+            | {"order": self.order_mode(playlist or self.policy.playlist)},
         )
         if self._player_fault:
             self._player_fault = False

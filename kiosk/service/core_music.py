@@ -8,6 +8,7 @@ The library may be a ``kiosk.music.views.MusicViews`` (self-sorting playlists; i
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 class CoreMusic:
     # Set by Core.__init__ / the daemon: an AnalysisFeed (progress(), library_changed()).
     analysis: Any = None
+    _order_modes: dict[str, str]  # playlist -> order mode of its current play order
     library: Any
     loaded: Any
     policy: Any
@@ -96,12 +98,18 @@ class CoreMusic:
         from kiosk.music.shuffle import PlayOrder
 
         pcfg = self.loaded.config.player
-        if getattr(pcfg, "order", "shuffle") != "trajectory":
+        mode = getattr(pcfg, "order", "shuffle")
+        if mode == "experiment":  # randomised per playlist start, recorded with each play
+            mode = random.choice(("shuffle", "trajectory"))
+        self._order_modes[playlist] = mode
+        if mode != "trajectory":
             return PlayOrder(tracks, pcfg.shuffle)
         place = self.loaded.config.music.sorting.places.get(playlist)
         goal = (place.valence, place.arousal) if place else None
         start = crowd_point(self._state.distribution)  # type: ignore[attr-defined]
         return TrajectoryOrder(tracks, self.track_estimate, start, goal, pcfg.trajectory_tracks)
 
-    def order_mode(self) -> str:
-        return str(getattr(self.loaded.config.player, "order", "shuffle"))
+    def order_mode(self, playlist: str | None) -> str:
+        """The order the playlist plays in now (what ``experiment`` drew for it)."""
+        configured = str(getattr(self.loaded.config.player, "order", "shuffle"))
+        return self._order_modes.get(playlist or "", configured)
