@@ -135,7 +135,8 @@ class MusicViews:
             track = by_path.get(a.path)
             if track is None:
                 continue
-            for name in a.playlists:
+            pending = self.catalog.cfg.pending_playlist
+            for name in a.playlists or ([pending] if a.source == "unsorted" and pending else []):
                 lst = lists.setdefault(name, [])
                 if track not in lst:
                     lst.append(track)

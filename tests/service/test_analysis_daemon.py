@@ -76,6 +76,8 @@ def test_daemon_analyses_library_and_sorts_unsorted(daemon_setup, caplog) -> Non
     st = core.status().to_dict()
     assert st["music_analysis"]["failed"] == 0 and st["music_analysis"]["internal_errors"] == 0
     # The estimates reach the views: both unsorted tracks now play in some playlist.
+    u1, u2 = (tmp_path / "music" / "unsorted" / f"u{i}.wav" for i in (1, 2))
+    assert wait_for(lambda: core.track_estimate(u1) and core.track_estimate(u2), 10)
     assert wait_for(
         lambda: (
             {p.name for ts in core.library.playlists().values() for p in (t.path for t in ts)}
@@ -85,8 +87,7 @@ def test_daemon_analyses_library_and_sorts_unsorted(daemon_setup, caplog) -> Non
     ), core.library.playlists()
     assert "unsorted" not in core.library.playlists()
     # The estimates carry loudness: the quiet tone is ~15.6 dB under the loud one.
-    e1 = core.track_estimate(tmp_path / "music" / "unsorted" / "u1.wav")
-    e2 = core.track_estimate(tmp_path / "music" / "unsorted" / "u2.wav")
+    e1, e2 = core.track_estimate(u1), core.track_estimate(u2)
     assert e1["lufs"] - e2["lufs"] == pytest.approx(20 * np.log10(6), abs=0.3)
     # A library change is analysed too.
     tone(tmp_path / "music" / "unsorted" / "u3.wav", 330)
