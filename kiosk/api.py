@@ -20,7 +20,8 @@ EMOTIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surpri
 #   mood:     {"mood": str|None, "confidence": f, "faces": n, "distribution": {...},
 #              "window_s": f, "audience": bool}
 #   playlist: {"from": str|None, "to": str, "reason": str}
-#   track:    {"playlist": str, "path": str, "title": str|None, "artist": str|None}
+#   track:    {"playlist": str, "path": str, "title": str|None, "artist": str|None,
+#              "valence": f|None, "arousal": f|None, "order": "shuffle"|"trajectory"}
 #   fault:    {"component": str, "message": str, "ok": bool}  (ok=True when it cleared)
 #   state:    Status.to_dict()
 #   stats:    free-form aggregate counters from a front end or the core
@@ -91,6 +92,9 @@ class Status:
     camera: dict[str, Any] = field(default_factory=dict)  # {"ok", "error", "since"}
     version: str = ""
     uptime_s: float = 0.0
+    # Background music analysis: {"queued", "done", "failed", "busy", "internal_errors"};
+    # None when it is off.
+    music_analysis: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         from dataclasses import asdict
@@ -114,3 +118,4 @@ class KioskApi(Protocol):
     def reload_config(self) -> None: ...
     def rescan_library(self) -> None: ...
     def report(self, date: str | None, plays: bool) -> dict[str, Any]: ...  # history summary
+    def retag(self, track: str, playlist: str | None) -> dict[str, Any]: ...  # staff correction

@@ -12,6 +12,9 @@ player, VLC decoding) costs relative to that floor.
 
     python scripts/bench_run.py --minutes 3 --player vlc
 
+``--analysis-compare`` does the same with ``music.analysis`` off and on (the demo library
+plus copies in ``music/unsorted/``), measured after the analysis went idle.
+
 ``--history-compare`` instead runs two daemons side by side over the same minutes, one
 with ``history.enabled: false`` and one with it on (writing its SQLite file), and reports
 the CPU and RSS of each and their ratio: both see the same machine load.
@@ -99,7 +102,9 @@ def camera_yaml(tmp: Path, camera: str, interval_s: float) -> str:
     )
 
 
-def write_config(tmp: Path, interval_s: float, player: str, camera: str, extra: str = "") -> Path:
+def write_config(
+    tmp: Path, interval_s: float, player: str, camera: str, extra: str = "", music_extra: str = ""
+) -> Path:
     from kiosk.config import load_config
     from kiosk.music.demo import ensure_demo_library
 
@@ -110,6 +115,7 @@ def write_config(tmp: Path, interval_s: float, player: str, camera: str, extra: 
     cfg.write_text(
         camera_yaml(tmp, camera, interval_s)
         + f"music:\n  root: {music}\n"
+        + music_extra
         + f"player:\n  backend: {json.dumps(player)}\n"
         + f"vision:\n  detector:\n    model: {ROOT}/models/face_detection_full_range.tflite\n"
         + f"  classifier:\n    model: {ROOT}/models/fer_emotion_quantized.tflite\n"
@@ -258,6 +264,74 @@ def compare_history(args: argparse.Namespace) -> dict:
     }
 
 
+def compare_analysis(args: argparse.Namespace) -> dict:
+    """music.analysis off and on, two daemons over the same window, after the analysis of
+    the demo library (plus copies of it in music/unsorted/) has finished: idle cost."""
+    import shutil
+
+    with tempfile.TemporaryDirectory(prefix="kiosk-bench-") as tmp_s:
+        runs = {}
+        for name in ("off", "on"):
+            tmp = Path(tmp_s) / name
+            tmp.mkdir()
+            flag = f"  analysis: {'true' if name == 'on' else 'false'}\n"
+            cfg = write_config(tmp, args.interval, args.player, args.camera, "", flag)
+            unsorted = tmp / "music" / "unsorted"
+            unsorted.mkdir()
+            for i, f in enumerate(sorted((tmp / "music").glob("*/*.*"))):
+                if f.parent != unsorted:
+                    shutil.copy(f, unsorted / f"{i:02d}{f.suffix}")
+            runs[name] = (*_start(cfg, tmp), tmp)
+        try:
+            deadline = time.monotonic() + 90
+            for proc, log_path, _ in runs.values():
+                while '"msg": "first sample"' not in log_path.read_text():
+                    if time.monotonic() > deadline or proc.poll() is not None:
+                        raise SystemExit(f"no first sample:\n{log_path.read_text()[-3000:]}")
+                    time.sleep(0.1)
+            on_log = runs["on"][1]
+            while "music analysis idle" not in on_log.read_text():
+                if time.monotonic() > deadline + 120:
+                    raise SystemExit(f"analysis never went idle:\n{on_log.read_text()[-3000:]}")
+                time.sleep(0.2)
+            analysed_s = round(time.monotonic() - deadline + 90, 1)
+            time.sleep(args.warmup)
+            c0 = {k: cpu_seconds(r[0].pid) for k, r in runs.items()}
+            rss: dict[str, list[float]] = {k: [] for k in runs}
+            t0 = time.monotonic()
+            while time.monotonic() < t0 + args.minutes * 60:
+                for k, r in runs.items():
+                    if r[0].poll() is not None:
+                        raise SystemExit(f"kiosk run ({k}) died:\n{r[1].read_text()[-3000:]}")
+                    rss[k].append(rss_mb(r[0].pid))
+                time.sleep(1.0)
+            elapsed = time.monotonic() - t0
+            cpu = {k: 100 * (cpu_seconds(r[0].pid) - c0[k]) / elapsed for k, r in runs.items()}
+            for proc, _, _ in runs.values():
+                proc.send_signal(signal.SIGTERM)
+            codes = {k: r[0].wait(timeout=30) for k, r in runs.items()}
+            tracks = len(list((runs["on"][2] / "music").glob("*/*.*")))
+        finally:
+            for proc, _, _ in runs.values():
+                if proc.poll() is None:
+                    proc.kill()
+    return {
+        "player": args.player,
+        "camera": args.camera,
+        "interval_s": args.interval,
+        "tracks": tracks,
+        "analysis_idle_after_s": analysed_s,
+        "measured_s": round(elapsed, 1),
+        "cpu_percent_analysis_off": round(cpu["off"], 3),
+        "cpu_percent_analysis_on": round(cpu["on"], 3),
+        "cpu_on_vs_off": round(cpu["on"] / max(cpu["off"], 1e-9), 3),
+        "rss_mb_max_off": round(max(rss["off"]), 1),
+        "rss_mb_max_on": round(max(rss["on"]), 1),
+        "rss_on_vs_off": round(max(rss["on"]) / max(max(rss["off"]), 1e-9), 3),
+        "exit_codes": codes,
+    }
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--minutes", type=float, default=3.0)
@@ -275,7 +349,16 @@ def main() -> int:
         action="store_true",
         help="two daemons side by side, history off and on: their CPU ratio",
     )
+    p.add_argument(
+        "--analysis-compare",
+        action="store_true",
+        help="two daemons side by side, music.analysis off and on: idle CPU/RSS ratio",
+    )
     args = p.parse_args()
+    if args.analysis_compare:
+        result = compare_analysis(args)
+        print(json.dumps(result, indent=2))
+        return 0 if all(c == 0 for c in result["exit_codes"].values()) else 1
     if args.history_compare:
         result = compare_history(args)
         print(json.dumps(result, indent=2))

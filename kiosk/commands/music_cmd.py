@@ -126,8 +126,9 @@ def _catalog(args: argparse.Namespace):
     except (ModelError, OSError) as exc:
         print(f"kiosk: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    music = loaded.config.music
     return Catalog(
-        music_root(loaded), analyzer, Corrections(state), extensions=loaded.config.music.extensions
+        music_root(loaded), analyzer, Corrections(state), music.sorting, music.extensions
     )
 
 

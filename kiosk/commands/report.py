@@ -128,4 +128,9 @@ def print_text(s: dict[str, Any]) -> None:
     for e in s["effect"]:
         print(f"  effect {e['playlist']}: {e['mean_change']:+.3f} valence over {e['count']} "
               f"switch(es), 95% {e['ci95']}")  # fmt: skip
+    by_order = s.get("effect_by_order") or {}
+    for o in by_order.get("orders", []):
+        change = "n/a" if o["mean_change"] is None else f"{o['mean_change']:+.3f}"
+        print(f"  effect order {o['order']}: {change} valence over {o['count']} track(s), "
+              f"95% {o['ci95']}")  # fmt: skip
     print("  (observational: see --json 'note')")

@@ -110,6 +110,21 @@ def _unblock(api: Any, c: Block) -> None:
     api.unblock(*c.rule())
 
 
+class Retag(_Cmd):
+    track: str = Field(
+        ...,
+        min_length=1,
+        max_length=4096,
+        pattern=r"^[^\x00]+$",
+        description="Track path, relative to music.root (as `kiosk music list` shows it).",
+    )
+    playlist: str | None = Field(
+        ...,
+        pattern=r"^(|[^\x00-\x1f/\\]{1,64})$",
+        description="Playlist the track plays in from now on; null or '' removes the correction.",
+    )
+
+
 def _status(api: KioskApi, _: _Cmd) -> dict[str, Any]:
     return {"status": api.status().to_dict()}
 
@@ -133,6 +148,7 @@ COMMANDS: dict[str, tuple[type[_Cmd], Callable[[KioskApi, Any], dict[str, Any] |
     "rescan": (NoArgs, lambda api, c: api.rescan_library()),
     "status": (NoArgs, _status),
     "report": (Report, lambda api, c: {"report": api.report(c.date, c.plays)}),
+    "retag": (Retag, lambda api, c: {"retag": api.retag(c.track, c.playlist or None)}),
     "block": (Block, _block),
     "unblock": (Block, _unblock),
     "blocks": (NoArgs, lambda api, c: {"blocks": api.blocks()}),

@@ -173,4 +173,8 @@ class Announcer:
         if outbox is not None:
             data["outbox"] = outbox
         data["mqtt"] = self.counters.snapshot()
+        try:  # background music analysis progress (None when it is off)
+            data["music_analysis"] = self.api.status().music_analysis
+        except Exception:
+            data["music_analysis"] = None
         self._queue("stats", data)

@@ -100,6 +100,35 @@ def effect_by_playlist(
     return out
 
 
+def effect_by_order(
+    s: Series, plays: Iterable[dict[str, Any]], n_minutes: int
+) -> dict[str, Any] | None:
+    """Valence change around each track start, by the order mode that chose the track
+    (``player.order``); with ``experiment`` the modes are randomised, so the difference is
+    causal. None when no play recorded a mode."""
+    changes: dict[str, list[float]] = {}
+    for p in plays:
+        mode = p.get("order_mode")
+        if not mode:
+            continue
+        c = change_at(s, float(p["start"]), n_minutes)
+        changes.setdefault(str(mode), [])
+        if c is not None:
+            changes[str(mode)].append(c)
+    if not changes:
+        return None
+    rows = [
+        {"order": m, "count": len(v), "mean_change": _mean(v), "ci95": _ci(bootstrap_mean(v))}
+        for m, v in sorted(changes.items())
+    ]
+    diff, ci, _ = arm_difference(changes.get("trajectory", []), changes.get("shuffle", []))
+    return {
+        "orders": rows,
+        "trajectory_minus_shuffle": None if math.isnan(diff) else round(diff, 4),
+        "ci95": _ci(ci),
+    }
+
+
 def arm_difference(
     treated: Sequence[float], control: Sequence[float], seed: int = 0
 ) -> tuple[float, tuple[float, float] | None, float | None]:

@@ -64,6 +64,18 @@ def _effect_rows(effect: list[dict[str, Any]]) -> str:
     return f"<table>{head}{''.join(rows)}</table>"
 
 
+def _order_rows(x: dict[str, Any] | None) -> str:
+    if not x:
+        return ""
+    rows = "".join(
+        f"<tr><td>{escape(o['order'])}</td><td class=num>{o['count']}</td>"
+        f"<td class=num>{_change(o['mean_change'])}</td></tr>"
+        for o in x["orders"]
+    )
+    head = "<tr><th>Track order</th><th>Tracks</th><th>Mood score change (average)</th></tr>"
+    return f"<h3>Track order</h3><table>{head}{rows}</table>"
+
+
 def _experiment(x: dict[str, Any] | None) -> str:
     if x is None:
         return (
@@ -136,6 +148,7 @@ more smiling faces after the change. It is an observation, not proof: the kiosk 
 music because the mood changed, so some of the change would have happened anyway.</p>
 {_effect_rows(summary["effect"])}
 <h3>Experiment</h3>{_experiment(summary.get("experiment"))}
+{_order_rows(summary.get("effect_by_order"))}
 <h2>Play log</h2><table><tr><th>Time</th><th>Title</th><th>Artist</th><th>Playlist</th>
 <th></th></tr>{play_rows}</table>{more}
 </body></html>

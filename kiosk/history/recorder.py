@@ -198,7 +198,8 @@ class Recorder:
             self._play = {
                 "start": ts, "end": None, "path": str(d.get("path")), "title": d.get("title"),
                 "artist": d.get("artist"), "playlist": d.get("playlist"), "skipped": 0,
-                "failed": 0, "id": None,
+                "failed": 0, "id": None, "valence": _num(d.get("valence")),
+                "arousal": _num(d.get("arousal")), "order_mode": _mode(d.get("order")),
             }  # fmt: skip
         elif event.kind == "fault":
             ok = bool(d.get("ok"))
@@ -294,6 +295,15 @@ class Recorder:
         self._ended.clear()
         if self.on_commit is not None:
             self.on_commit(dict(self.counters))
+
+
+def _num(value: Any) -> float | None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return float(value) if ok and -1.0 <= value <= 1.0 else None
+
+
+def _mode(value: Any) -> str | None:
+    return value if isinstance(value, str) and len(value) <= 32 else None
 
 
 def history_path(cfg: HistoryConfig, state_dir: Path, resolve: Callable[[str], Path]) -> Path:

@@ -19,7 +19,10 @@ from kiosk.api import EMOTIONS
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# Added after version 1, by ``migrate`` (ALTER TABLE ... ADD COLUMN: old rows keep NULL):
+# each play's mood estimate and the order mode that chose it (shuffle / trajectory).
+ADDED_COLUMNS = {"plays": (("valence", "REAL"), ("arousal", "REAL"), ("order_mode", "TEXT"))}
 LABELS = EMOTIONS  # column names of the per-minute face counts
 # Every table with its time column: retention and the size cap delete by it.
 TIME_COLUMNS = {
@@ -48,7 +51,7 @@ CREATE INDEX IF NOT EXISTS switches_t ON switches (t);
 CREATE TABLE IF NOT EXISTS plays (
     id INTEGER PRIMARY KEY, start REAL NOT NULL, end REAL, path TEXT NOT NULL, title TEXT,
     artist TEXT, playlist TEXT, skipped INTEGER NOT NULL DEFAULT 0,
-    failed INTEGER NOT NULL DEFAULT 0
+    failed INTEGER NOT NULL DEFAULT 0, valence REAL, arousal REAL, order_mode TEXT
 );
 CREATE INDEX IF NOT EXISTS plays_start ON plays (start);
 CREATE TABLE IF NOT EXISTS commands (
@@ -94,10 +97,11 @@ def write_play(db: sqlite3.Connection, p: dict[str, Any]) -> int:
         sql = "UPDATE plays SET end = ?, skipped = ?, failed = ? WHERE id = ?"
         db.execute(sql, (*values, p["id"]))
         return int(p["id"])
+    mood = (p.get("valence"), p.get("arousal"), p.get("order_mode"))
     cur = db.execute(
-        "INSERT INTO plays (start, path, title, artist, playlist, end, skipped, failed) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (p["start"], p["path"], p["title"], p["artist"], p["playlist"], *values),
+        "INSERT INTO plays (start, path, title, artist, playlist, end, skipped, failed, "
+        "valence, arousal, order_mode) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (p["start"], p["path"], p["title"], p["artist"], p["playlist"], *values, *mood),
     )
     return int(cur.lastrowid or 0)
 
@@ -169,8 +173,19 @@ def connect(path: str | Path, readonly: bool = False) -> sqlite3.Connection:
     db.execute(
         "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
     )
+    migrate(db)
     db.row_factory = sqlite3.Row
     return db
+
+
+def migrate(db: sqlite3.Connection) -> None:
+    """Bring a file of an older schema up to ``SCHEMA_VERSION``, additively (no row lost)."""
+    for table, columns in ADDED_COLUMNS.items():
+        have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        for name, kind in columns:
+            if name not in have:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+    db.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (str(SCHEMA_VERSION),))
 
 
 def open_for_writing(path: Path) -> sqlite3.Connection:

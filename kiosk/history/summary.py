@@ -134,6 +134,7 @@ def summarize(
             effect_minutes,
         ),
         "experiment": effect.experiment(series, data["decisions"], effect_minutes, days),
+        "effect_by_order": effect.effect_by_order(series, data["plays"], effect_minutes),
         "faults": [
             {
                 "t": local_iso(f["t"]),
@@ -197,6 +198,9 @@ def _play(p: dict[str, Any]) -> dict[str, Any]:
         "artist": p["artist"],
         "skipped": bool(p["skipped"]),
         "failed": bool(p["failed"]),
+        "valence": p.get("valence"),
+        "arousal": p.get("arousal"),
+        "order": p.get("order_mode"),
     }
 
 

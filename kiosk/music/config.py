@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from kiosk.music.analysis.sorting_config import SortingConfig
 from kiosk.music.blocklist import BlockEntry
 from kiosk.settings_base import Section
 
@@ -36,6 +37,18 @@ class MusicConfig(Section):
         description="Tracks never played, e.g. [{artist: 'Some Band'}, {pattern: 'christmas'}, "
         "{track: 'happy/song.mp3'}]. Always in force; the block/unblock commands add and "
         "remove further rules, kept in the state directory.",
+    )
+    analysis: bool = Field(
+        True,
+        description="Analyse every track in the background (loudness, tempo, mood estimate; "
+        "one niced thread, results cached in the state directory) after start-up and after "
+        "each library change or USB import. false: no analysis, so no self-sorting "
+        "playlists, loudness levelling or trajectory order for new tracks.",
+    )
+    sorting: SortingConfig = Field(
+        default_factory=SortingConfig,
+        description="Self-sorting playlists: where each playlist sits on the valence-arousal "
+        "plane, and which folders are sorted by the tracks' mood estimates.",
     )
 
     @field_validator("extensions")
@@ -86,6 +99,31 @@ class PlayerConfig(Section):
         True,
         description="Shuffle each playlist: every track plays once before any repeats, and "
         "never the same track twice in a row. false: folder order.",
+    )
+    order: Literal["shuffle", "trajectory", "experiment"] = Field(
+        "shuffle",
+        description="Track order inside a playlist. 'shuffle' (see shuffle). 'trajectory' "
+        "(iso principle): each next track is the one nearest a point that starts at the "
+        "crowd's mood on the valence-arousal plane and moves to the playlist's place over "
+        "trajectory_tracks tracks; still no repeat before every track has played, and "
+        "never the same track twice in a row. 'experiment': each playlist start draws "
+        "shuffle or trajectory at random (the history records which, for the report).",
+    )
+    trajectory_tracks: int = Field(
+        4,
+        ge=1,
+        le=50,
+        description="Tracks the trajectory order takes to move from the crowd's mood to "
+        "the playlist's place.",
+    )
+    loudness_target_lufs: float | None = Field(
+        -18.0,
+        ge=-40,
+        le=-5,
+        description="Level every track to this integrated loudness (LUFS, EBU R128; -18 is "
+        "the ReplayGain 2.0 reference), limited so its peak stays under -1 dBFS; crossfades "
+        "keep each track's own gain. Needs music.analysis (tracks not analysed yet play "
+        "as mastered). null: off.",
     )
     retry_failed_s: float = Field(
         30.0,

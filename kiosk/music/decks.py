@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kiosk.music.config import PlayerConfig
+from kiosk.music.loudness_gain import track_gain_db
 from kiosk.music.player_types import Clock, Fade, PlayerState
 from kiosk.music.shuffle import PlayOrder
 from kiosk.music.tracks import Track
@@ -41,6 +42,7 @@ class Deck:
     last_pos: float = -1.0
     last_move: float = 0.0
     applied: int | None = None  # volume last given to the backend
+    gain_db: float = 0.0  # loudness levelling of this deck's track (kept through its fades)
     output_checked: bool = False
     extra: dict[str, object] = field(default_factory=dict)  # backend's own state
 
@@ -72,6 +74,10 @@ class DeckPlayer:
         self._retry_at: float | None = None
         self._closed = False
         self._ticker: threading.Thread | None = None
+        # Set by the core: (playlist, tracks) -> play order (shuffle or trajectory), and
+        # track -> its analysis (lufs, peak_db) for player.loudness_target_lufs.
+        self.order_factory: Callable[[str, list[Track]], PlayOrder[Track]] | None = None
+        self.estimate: Callable[[Track], dict | None] | None = None
 
     # -- backend hooks ----------------------------------------------------------------------
 
@@ -114,7 +120,7 @@ class DeckPlayer:
                 if [t.path for t in tracks] != [t.path for t in self._order.items]:
                     # Same music, new files (library changed): the current track plays on.
                     log.info("playlist %s updated: %d track(s)", name, len(tracks))
-                    self._order = PlayOrder(tracks, self.cfg.shuffle)
+                    self._order = self._new_order(name, tracks)
                     current = self._decks[self._active].track
                     if current is not None:
                         self._order.continue_after(current)
@@ -124,7 +130,7 @@ class DeckPlayer:
                 return
             old = self._decks[self._active]
             fade = max(0.0, float(crossfade_s)) if (old.track and not self._paused) else 0.0
-            self._playlist, self._order = name, PlayOrder(tracks, self.cfg.shuffle)
+            self._playlist, self._order = name, self._new_order(name, tracks)
             self._failures, self._retry_at, self._paused = 0, None, False
             self._bad.clear()
             self._retire(old, fade, now)
@@ -255,6 +261,24 @@ class DeckPlayer:
 
     # -- internals (lock held) --------------------------------------------------------------
 
+    def _new_order(self, name: str, tracks: list[Track]) -> PlayOrder[Track]:
+        if self.order_factory is not None:
+            try:
+                return self.order_factory(name, tracks)
+            except Exception:
+                log.exception("play order for %s failed; shuffling", name)
+        return PlayOrder(tracks, self.cfg.shuffle)
+
+    def _gain_for(self, track: Track) -> float:
+        target = getattr(self.cfg, "loudness_target_lufs", None)
+        if target is None or self.estimate is None:
+            return 0.0
+        try:
+            return track_gain_db(self.estimate(track), target)
+        except Exception:
+            log.exception("loudness lookup failed for %s", track.path)
+            return 0.0
+
     def _level(self, deck: Deck, now: float) -> int:
         gain = deck.fade.gain(now) if deck.fade else 1.0
         return round(self._target * gain)
@@ -295,6 +319,7 @@ class DeckPlayer:
         deck.track, deck.started, deck.confirmed, deck.stopping = track, now, False, False
         deck.last_pos, deck.last_move, deck.applied = -1.0, now, None
         deck.output_checked = False
+        deck.gain_db = self._gain_for(track)
         deck.fade = Fade(now, fade_s, rising=True) if fade_s > 0 else None
         level = self._level(deck, now)
         if not self._start(deck, track, level):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import logging
+import math
 import os
 import sys
 import tempfile
@@ -31,6 +32,14 @@ BASE_ARGS = [
     "--ignore-config",  # a desktop user's vlcrc must not change the shop's sound
     "--no-metadata-network-access",  # never look up covers or tags online
 ]
+# Loudness levelling, measured on libvlc 3.0 into afile (tests/music/test_loudness_vlc.py):
+# a per-media ":gain=" option and the deck volume leave the output unchanged, "--gain"
+# works but only for the whole instance (both decks). A deck's equalizer preamp is per
+# media player, so each track keeps its own gain through a crossfade. VLC's equalizer
+# scales its input by 0.25 (-12.04 dB) for headroom; the preamp (-20..+20 dB) adds that
+# back, which leaves -32..+8 dB of gain.
+EQ_INPUT_DB = 20 * math.log10(0.25)
+EQ_PREAMP_RANGE = (-20.0, 20.0)
 INSTALL_HINT = (
     "install it with `sudo apt install libvlc5 vlc-plugin-base` (and `pip install python-vlc`), "
     "or set player.backend: null to run without sound"
@@ -205,10 +214,23 @@ class VlcPlayer(DeckPlayer):
             return False
         if media is None:
             return False
+        self._set_gain(mp, deck.gain_db)
         mp.set_media(media)
         media.release()  # the player holds its own reference
         mp.audio_set_volume(level)
         return mp.play() == 0
+
+    def _set_gain(self, mp: Any, gain_db: float) -> None:
+        if not gain_db:
+            mp.set_equalizer(None)  # no filter at all when nothing is levelled
+            return
+        lo, hi = EQ_PREAMP_RANGE
+        eq = self._vlc.libvlc_audio_equalizer_new()
+        try:
+            self._vlc.libvlc_audio_equalizer_set_preamp(eq, max(lo, min(hi, gain_db - EQ_INPUT_DB)))
+            mp.set_equalizer(eq)  # libvlc copies the settings
+        finally:
+            self._vlc.libvlc_audio_equalizer_release(eq)
 
     def _halt(self, deck: Deck) -> None:
         self._mps[deck.index].stop()

@@ -29,6 +29,7 @@ from kiosk.mood.window import EMPTY, FaceLike, MoodState, MoodWindow
 from kiosk.music.blocklist import BlockList
 from kiosk.service.clock import Clock, RealClock
 from kiosk.service.core_controls import ControlsMixin
+from kiosk.service.core_music import CoreMusic
 from kiosk.service.logs import fields
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ log = logging.getLogger(__name__)
 REPLAY_BACKOFF_S = 5.0
 
 
-class Core(ControlsMixin):
+class Core(ControlsMixin, CoreMusic):
     """Implements ``KioskApi``. Construct, then ``start()``; feed ``add_sample`` and ``poll``."""
 
     def __init__(
@@ -67,6 +68,7 @@ class Core(ControlsMixin):
         self.events = events or EventBus()
         self.generation = 0  # bumped by reload_config; the daemon reopens camera/vision
         self._reload_hook = reload_hook
+        self._views_changed = False
         self._library_factory = library_factory
         self._lock = threading.RLock()
         self._pending: list[Event] = []
@@ -87,6 +89,9 @@ class Core(ControlsMixin):
         # (date, plays) -> summary; set by kiosk.history.attach.attach when the history is on.
         self.reporter: Callable[[str | None, bool], dict[str, Any]] | None = None
         self._init_controls(blocklist)  # skip limit and block list (core_controls.py)
+        self.analysis: Any = None  # the daemon's AnalysisFeed (core_music.py)
+        self._files_touched = False  # the last library check saw files change
+        self._order_modes: dict[str, str] = {}
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -186,9 +191,13 @@ class Core(ControlsMixin):
         """Cheap periodic check for changed music folders; True when something changed."""
         with self._locked():
             changed = self._refresh_available(force=False)
-            if changed:
+            # New estimates or files inside a playlist: the player takes the new list.
+            if changed or self._views_changed:
                 self._after_library_change()
-            return changed
+            touched = self._files_touched
+        if touched:
+            self._library_files_changed()
+        return changed
 
     def shutdown(self, fade_s: float) -> None:
         """Fade out and stop the player (the caller closes it)."""
@@ -287,6 +296,7 @@ class Core(ControlsMixin):
             self._refresh_available(force=True)
             self._after_library_change()
             self._emit("state", self._status().to_dict())
+        self._library_files_changed()
 
     def report(self, date: str | None = None, plays: bool = False) -> dict[str, Any]:
         if self.reporter is None:
@@ -322,14 +332,17 @@ class Core(ControlsMixin):
                 log.exception("music library cannot be opened")
                 self._set_library_fault(f"music library cannot be opened: {exc}")
                 return False
+        self._files_touched = self._views_changed = False
         if self.library is None:
             return False
         try:
             rescan = getattr(self.library, "rescan", None) if force else None
             if callable(rescan):
                 rescan()
+                self._views_changed = True
             else:
-                self.library.refresh_if_changed()
+                self._views_changed = bool(self.library.refresh_if_changed())
+            self._files_touched = bool(getattr(self.library, "files_changed", self._views_changed))
             lists = self.library.playlists()
         except Exception as exc:  # a broken USB copy must not stop the music
             log.exception("music library scan failed")
@@ -449,7 +462,13 @@ class Core(ControlsMixin):
             "title": getattr(track, "title", None),
             "artist": getattr(track, "artist", None),
         }
-        self._emit("track", {"playlist": playlist or self.policy.playlist, **self._track})
+        est = self.track_estimate(track) or {}
+        mood = {k: est.get(k) for k in ("valence", "arousal")}  # None when not analysed
+        self._emit(
+            "track",
+            {"playlist": playlist or self.policy.playlist, **self._track, **mood}
+            | {"order": self.order_mode(playlist or self.policy.playlist)},
+        )
         if self._player_fault:
             self._player_fault = False
             self._emit("fault", {"component": "player", "message": "playing", "ok": True})
@@ -475,4 +494,5 @@ class Core(ControlsMixin):
             camera=dict(self._camera),
             version=__version__,
             uptime_s=round(self.clock.monotonic() - self._started_mono, 1),
+            music_analysis=self.analysis_progress(),
         )

@@ -112,6 +112,10 @@ def _library(loaded: LoadedConfig, required: bool) -> Any | None:
         log.warning(
             "music folder missing; playing nothing until it appears", extra=fields(root=str(root))
         )
+    if required:  # the daemon: self-sorting views when music.analysis is on
+        from kiosk.service.analysis_feed import open_library
+
+        return open_library(loaded, root)
     library = Library(root, loaded.config.music.extensions)
     if not required and not any(library.playlists().values()):
         return None  # simulation over an empty music folder: the same
@@ -210,6 +214,7 @@ class Daemon:
         core.player = self._make_player(self.loaded, self.player_backend, core)
         if not self.simulate:
             self._start_announcer(core)
+        core.attach_player_hooks()
         return core
 
     def _start_announcer(self, core: Core) -> None:
@@ -446,8 +451,18 @@ class Daemon:
         return 0
 
     def _serve(self, core: Core) -> int:
+        from kiosk.service.analysis_feed import start_analysis
+
         svc = self.loaded.config.service
         core.start()
+        analysis = start_analysis(core, self.loaded)
+        try:
+            return self._serve_loop(core, svc)
+        finally:
+            if analysis is not None:
+                analysis.stop()
+
+    def _serve_loop(self, core: Core, svc: Any) -> int:
         self._start_mqtt(core)
         self._start_web(core)
         self.notifier.ready(self._status_text(core))

@@ -41,7 +41,7 @@ def test_every_command_runs(disp):
     assert disp.dispatch("status", None)["status"]["volume"] == 0
     assert set(COMMANDS) == {
         "volume", "pause", "resume", "next", "override", "clear_override", "reload",
-        "rescan", "status", "report", "block", "unblock", "blocks", "announce",
+        "rescan", "status", "report", "block", "unblock", "blocks", "announce", "retag",
     }  # fmt: skip
 
 

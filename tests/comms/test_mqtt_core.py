@@ -103,6 +103,8 @@ def test_real_core_over_mqtt(broker, watch, tmp_path):
         assert set(s) == {
             "ts", "interval_s", "samples", "faces", "max_faces", "emotions", "inference_ms",
             "camera_errors", "cpu", "temperature_c", "uptime_s", "outbox", "mqtt", "kiosk_id",
+            "music_analysis",
         }  # fmt: skip
+        assert s["music_analysis"] is None  # no analysis feed on this core
     finally:
         fe.stop()

@@ -15,6 +15,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
+CACHE_FILE = "music-analysis.sqlite"  # in the state directory
 HASH_BLOCK = 1 << 20
 # Bump when features, decode or excerpt choice change: cached results are then recomputed.
 ANALYSIS_VERSION = 2
@@ -83,8 +84,8 @@ class AnalysisCache:
             )
         return key
 
-    def known(self, path: Path) -> dict | None:
-        """The cached result of an unchanged file (same path, size, mtime), no hashing."""
+    def known_key(self, path: Path) -> str | None:
+        """The content key of an unchanged, already seen file (one stat, no hashing)."""
         try:
             st = os.stat(path)
         except OSError:
@@ -94,8 +95,13 @@ class AnalysisCache:
                 "SELECT size, mtime_ns, key FROM paths WHERE path = ?", (_path_text(path),)
             ).fetchone()
         if row and row[0] == st.st_size and row[1] == st.st_mtime_ns:
-            return self.get(row[2])
+            return row[2]
         return None
+
+    def known(self, path: Path) -> dict | None:
+        """The cached result of an unchanged file (same path, size, mtime), no hashing."""
+        key = self.known_key(path)
+        return None if key is None else self.get(key)
 
     def get(self, key: str) -> dict | None:
         with self._lock:

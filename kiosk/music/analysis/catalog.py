@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
-from kiosk.music.analysis.service import Analyzer, display_path
+from kiosk.music.analysis.paths import display_path
 from kiosk.music.analysis.sorting import Assignment, CorrectionError, Corrections, assign
 from kiosk.music.analysis.sorting_config import SortingConfig
 from kiosk.music.config import AUDIO_EXTENSIONS
@@ -18,10 +19,13 @@ from kiosk.music.library import Library
 
 
 class Catalog:
+    """``analyzer``: an ``Analyzer`` (analyses what is missing), or anything with its
+    ``cache`` and ``analyse_path`` (the daemon's ``CachedEstimates`` only reads the cache)."""
+
     def __init__(
         self,
         music_root: Path,
-        analyzer: Analyzer,
+        analyzer: Any,
         corrections: Corrections,
         cfg: SortingConfig | None = None,
         extensions=AUDIO_EXTENSIONS,
@@ -37,14 +41,17 @@ class Catalog:
         folders = set(self.library.playlists()) - set(self.cfg.auto_folders)
         return folders | set(self.cfg.places)
 
-    def assignments(self, analyse: bool = True) -> list[Assignment]:
-        """Every track with its playlists; ``analyse`` fills missing estimates (cached)."""
+    def assignments(self, analyse: bool = True, hash_unknown: bool = True) -> list[Assignment]:
+        """Every track with its playlists; ``analyse`` fills missing estimates (cached).
+
+        ``hash_unknown=False`` (the daemon's periodic views) finds corrections only for
+        files the cache has seen, so a rebuild never reads whole files."""
         self.library.refresh_if_changed()
         out = []
         for folder, tracks in self.library.playlists().items():
             for t in tracks:
                 est = self.analyzer.analyse_path(t.path) if analyse else None
-                key = self._key(t.path)
+                key = self._key(t.path) if hash_unknown else self._known_key(t.path)
                 corr = self.corrections.get(key) if key else None
                 out.append(assign(folder, t.path, est, corr, self.cfg))
         return out
@@ -61,6 +68,10 @@ class Catalog:
             return self.analyzer.cache.key_for(path)
         except OSError:
             return None
+
+    def _known_key(self, path: Path) -> str | None:
+        cache = self.analyzer.cache
+        return cache.known_key(path) if cache is not None else None
 
     def resolve_track(self, track: str) -> Path:
         """A track named by a path relative to the music root (or absolute, inside it)."""

@@ -11,12 +11,10 @@ import stat
 from pathlib import Path
 
 from kiosk.music.analysis.analyze import analyse
-from kiosk.music.analysis.cache import AnalysisCache, analyser_version
+from kiosk.music.analysis.cache import CACHE_FILE, AnalysisCache, analyser_version
 from kiosk.music.analysis.decode import DecodeError
 from kiosk.music.analysis.mood_model import DEFAULT_MODEL, MoodModel
 from kiosk.music.analysis.paths import display_path, expand
-
-CACHE_FILE = "music-analysis.sqlite"
 
 
 class Analyzer:
@@ -55,4 +53,4 @@ class Analyzer:
         return {"path": shown, **result}
 
 
-__all__ = ["Analyzer", "display_path", "expand"]
+__all__ = ["CACHE_FILE", "Analyzer", "display_path", "expand"]

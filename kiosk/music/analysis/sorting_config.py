@@ -57,6 +57,13 @@ class SortingConfig(Section):
         description="A track also joins every playlist no farther than the nearest one plus "
         "this distance (so a track between two moods serves both).",
     )
+    pending_playlist: str | None = Field(
+        "background",
+        min_length=1,
+        description="Auto-folder tracks whose analysis is not done yet play in this playlist "
+        "until their estimate arrives, so a stick of unsorted music plays at once. null: "
+        "they wait for their analysis.",
+    )
     max_playlists: int = Field(
         2, ge=1, le=10, description="At most this many playlists per estimated track."
     )
