@@ -39,7 +39,7 @@ NAME_PATTERN = r"^[^\x00-\x1f/\\]{1,64}$"
 AUTO = "auto"
 OPERATOR, STAFF = "operator", "staff"
 # What a staff login may do; everything else needs the operator role.
-STAFF_COMMANDS = frozenset({"next", "volume", "block", "blocks", "status"})
+STAFF_COMMANDS = frozenset({"next", "volume", "block", "blocks", "retag", "status"})
 
 
 class _Cmd(BaseModel):
@@ -116,7 +116,8 @@ class Retag(_Cmd):
         min_length=1,
         max_length=4096,
         pattern=r"^[^\x00]+$",
-        description="Track path, relative to music.root (as `kiosk music list` shows it).",
+        description="Track path, relative to music.root (as `kiosk music list` shows it), "
+        "or 'current' for the playing track.",
     )
     playlist: str | None = Field(
         ...,

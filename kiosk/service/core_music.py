@@ -36,6 +36,11 @@ class CoreMusic:
             retag = getattr(self.library, "retag", None)
             if not callable(retag):
                 raise CommandError("self-sorting playlists are off (music.analysis: false)")
+            if track == "current":  # the staff page's "this track belongs in..."
+                playing = self._track  # type: ignore[attr-defined]
+                if not playing:
+                    raise CommandError("nothing is playing")
+                track = str(playing["path"])
             try:
                 entry = retag(track, playlist)
             except CorrectionError as exc:

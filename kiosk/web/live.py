@@ -91,7 +91,7 @@ def snapshot(api: Any, role: str, player_cfg: Any, import_file: Path | None) -> 
     allowance = api.skip_allowance() if hasattr(api, "skip_allowance") else None
     playlists: list[str] = []
     library = getattr(api, "library", None)
-    if library is not None and role == "operator":
+    if library is not None:  # override (operator) and "belongs in" (everyone) pick from it
         try:
             playlists = sorted(n for n, t in library.playlists().items() if t)
         except Exception:

@@ -120,3 +120,20 @@ def test_retag_refused_without_views(lib) -> None:
     core = Core(load_config(None), NullPlayer(cfg), Library(root), SimClock())
     with pytest.raises(CommandError, match="self-sorting playlists are off"):
         core.retag("a.wav", "calm")
+
+
+def test_staff_retag_the_playing_track_through_the_dispatcher(lib) -> None:
+    from kiosk.comms.commands import STAFF, Dispatcher
+
+    root, state, _ = lib
+    core, _player, views = make_core(root, state)
+    core.override("calm", 600)
+    core.poll()
+    playing = core.status().track["path"]
+    r = Dispatcher(core, "web").dispatch(
+        "retag", {"track": "current", "playlist": "energetic"}, source=STAFF
+    )
+    assert r["ok"], r
+    assert r["retag"] == {"track": playing, "playlist": "energetic"}
+    assert Path(playing).name in names(views.tracks("energetic"))
+    assert Path(playing).name not in names(views.tracks("calm"))

@@ -114,6 +114,20 @@
     const dist = $("dist");
     dist.textContent = "";
     if (s.mood) for (const k of s.moods) bar(dist, k, WORDS[k] || k, s.distribution[k] || 0);
+    // "this track belongs in": every other playlist
+    const rsel = $("retag-to");
+    const ropts = s.playlists.filter((p) => p !== s.playlist);
+    if (rsel.options.length !== ropts.length || [...rsel.options].some((o, i) => o.value !== ropts[i])) {
+      rsel.textContent = "";
+      for (const o of ropts) {
+        const opt = document.createElement("option");
+        opt.value = o;
+        opt.textContent = WORDS[o] || o;
+        rsel.appendChild(opt);
+      }
+    }
+    $("retag-box").hidden = !ropts.length;  // one playlist only: nothing to move it to
+    $("retag").disabled = !s.track;
     // operator
     const sel = $("ov-mood");
     const options = ["", ...s.moods, ...s.playlists.filter((p) => !s.moods.includes(p))];
@@ -211,6 +225,10 @@
   }
 
   $("skip").addEventListener("click", () => send("next"));
+  $("retag").addEventListener("click", () => {
+    const to = $("retag-to").value;
+    if (to) send("retag", { track: "current", playlist: to });
+  });
   // Staff cannot unblock, so a block takes two taps: the first one asks.
   let blockArmed = null;
   $("block").addEventListener("click", () => {
