@@ -90,7 +90,7 @@ def test_a_locked_history_is_never_moved_aside(tmp_path, monkeypatch):
 def test_a_history_from_a_newer_kiosk_is_left_untouched(tmp_path):
     path = tmp_path / "history.sqlite3"
     db = store.connect(path)
-    db.execute("UPDATE meta SET value = '2' WHERE key = 'schema'")
+    db.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (str(store.SCHEMA_VERSION + 1),))
     db.close()
     before = path.read_bytes()
     rec = recorder(tmp_path)
