@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from kiosk.comms.commands import Dispatcher
-from kiosk.web.auth import Auth, Session
+from kiosk.web.auth import Auth, Session, Throttled
 from kiosk.web.live import Live, snapshot
 
 log = logging.getLogger(__name__)
@@ -114,15 +114,19 @@ def create_app(
             return respond({"ok": False, "error": "cross-site request refused"}, 403)
         ip = request.client.host if request.client else "?"
         wait = auth.throttled(ip)
+        if wait <= 0:
+            data = await body_json(request)
+            password = data.get("password") if data else None
+            try:  # scrypt: off the loop
+                result = await run_in_threadpool(auth.login, ip, password)
+            except Throttled as exc:
+                wait = exc.wait
         if wait > 0:
             r = respond(
                 {"ok": False, "error": f"too many attempts; try again in {wait:.0f} s"}, 429
             )
             r.headers["Retry-After"] = str(int(wait) + 1)
             return r
-        data = await body_json(request)
-        password = data.get("password") if data else None
-        result = await run_in_threadpool(auth.login, ip, password)  # scrypt: off the loop
         if result is None:
             await asyncio.sleep(0.5)  # a guesser gets no faster answer than a person
             return respond({"ok": False, "error": "wrong password"}, 401)

@@ -30,6 +30,17 @@ ROLES = ("staff", "operator")
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 MAX_SESSIONS = 200
 MAX_PASSWORD = 1024
+# Login checks running or queued at once; more are refused (429), so a flood of logins
+# neither queues unbounded scrypt work nor holds the server's worker threads.
+MAX_CHECKING = 4
+
+
+class Throttled(Exception):
+    """Too many login tries; ``wait`` is the seconds until the next one is allowed."""
+
+    def __init__(self, wait: float) -> None:
+        super().__init__(f"too many attempts; try again in {wait:.0f} s")
+        self.wait = wait
 
 
 class PasswordFileError(Exception):
@@ -170,6 +181,7 @@ class Auth:
         self._sessions: dict[str, Session] = {}
         self._fails: dict[str, deque[float]] = {}
         self._all_fails: deque[float] = deque()
+        self._pending = 0
 
     def _stat(self) -> float:
         try:
@@ -189,53 +201,77 @@ class Auth:
 
     def throttled(self, ip: str) -> float:
         """Seconds this address must wait before another try (0: it may try now)."""
-        now = self.clock()
         with self._lock:
-            waits = []
-            for q, limit in (
-                (self._fails.get(ip), self.per_ip),
-                (self._all_fails, 4 * self.per_ip),
-            ):
-                if q is None:
-                    continue
-                while q and now - q[0] >= 60.0:
-                    q.popleft()
-                if len(q) >= limit:
-                    waits.append(q[0] + 60.0 - now)
-            return max(waits, default=0.0)
+            return self._wait(ip, self.clock())
+
+    def _wait(self, ip: str, now: float) -> float:
+        waits = []
+        for q, limit in (
+            (self._fails.get(ip), self.per_ip),
+            (self._all_fails, 4 * self.per_ip),
+        ):
+            if q is None:
+                continue
+            while q and now - q[0] >= 60.0:
+                q.popleft()
+            if len(q) >= limit:
+                waits.append(q[0] + 60.0 - now)
+        return max(waits, default=0.0)
 
     def login(self, ip: str, password: str) -> tuple[str, Session] | None:
-        """(cookie token, session) for a right password; None (and a counted failure)."""
-        if not isinstance(password, str) or not password or len(password) > MAX_PASSWORD:
-            role = None
-        else:
-            with self._lock:
-                self._reload_if_changed()
-                creds = list(self._creds)
-            with self._checking:
-                role = next((c.role for c in creds if c.check(password)), None)
-                # operator wins when one password is listed for both roles
-                if role == "staff" and any(
-                    c.role == "operator" and c.check(password) for c in creds
-                ):
-                    role = "operator"
+        """(cookie token, session) for a right password; None (and a counted failure).
+
+        Raises ``Throttled`` when this address (or everyone together) used up the minute's
+        tries, or when MAX_CHECKING checks are already running or waiting. Each try counts
+        as a failure from the start and is taken back when it succeeds, so many tries sent
+        at once cannot all slip past the limit before the first one is counted.
+        """
         now = self.clock()
         with self._lock:
+            wait = self._wait(ip, now)
+            if wait > 0:
+                raise Throttled(wait)
+            if self._pending >= MAX_CHECKING:
+                raise Throttled(1.0)
+            self._pending += 1
+            self._fails.setdefault(ip, deque()).append(now)
+            self._all_fails.append(now)
+            if len(self._fails) > 10_000:  # a flood of addresses must not grow memory
+                self._fails = {ip: self._fails[ip]}
+        try:
+            role = self._check(password)
+        finally:
+            with self._lock:
+                self._pending -= 1
+        with self._lock:
             if role is None:
-                self._fails.setdefault(ip, deque()).append(now)
-                self._all_fails.append(now)
-                if len(self._fails) > 10_000:  # a flood of addresses must not grow memory
-                    self._fails.clear()
                 log.warning("web login failed from %s", ip)
                 return None
+            for q in (self._fails.get(ip), self._all_fails):  # a success is no failure
+                if q is not None and now in q:
+                    q.remove(now)
             token = secrets.token_urlsafe(32)
-            session = Session(role, secrets.token_urlsafe(32), now + self.session_s)
+            session = Session(role, secrets.token_urlsafe(32), self.clock() + self.session_s)
             if len(self._sessions) >= MAX_SESSIONS:
                 oldest = min(self._sessions, key=lambda k: self._sessions[k].expires)
                 del self._sessions[oldest]
             self._sessions[_key(token)] = session
             log.info("web login", extra=fields(role=role, client=ip))
             return token, session
+
+    def _check(self, password: object) -> str | None:
+        """The role of a password, or None."""
+        if not isinstance(password, str) or not password or len(password) > MAX_PASSWORD:
+            return None
+        with self._lock:
+            self._reload_if_changed()
+            creds = list(self._creds)
+        with self._checking:
+            role = next((c.role for c in creds if c.check(password)), None)
+            # operator wins when one password is listed for both roles
+            if role == "staff" and any(c.role == "operator" and c.check(password) for c in creds):
+                role = "operator"
+        return role
 
     def session(self, token: str | None) -> Session | None:
         """The live session of a cookie token, or None (unknown, logged out, expired)."""

@@ -62,7 +62,11 @@ class Kiosk:
 
 
 def start_kiosk(
-    tmp: Path, tracks: int = 8, tls: tuple[Path, Path] | None = None, **config: Any
+    tmp: Path,
+    tracks: int = 8,
+    tls: tuple[Path, Path] | None = None,
+    web: dict[str, Any] | None = None,
+    **config: Any,
 ) -> Kiosk:
     (tmp / "pw").write_text(f"staff:{STAFF_PW}\noperator:{OPERATOR_PW}\n", encoding="utf-8")
     (tmp / "pw").chmod(0o600)
@@ -75,6 +79,7 @@ def start_kiosk(
         "usb_import": {"library_dir": str(tmp / "lib")},
         **config,
     }
+    raw["web"] = {**raw["web"], **(web or {})}
     if tls:
         raw["web"].update(tls_certfile=str(tls[0]), tls_keyfile=str(tls[1]))
     cfg = parse_config(raw)
