@@ -32,6 +32,7 @@ STATIC = Path(__file__).with_name("static")
 COOKIE = "kiosk_session"
 MAX_BODY = 4096
 MAX_STREAMS = 20
+MAX_OWN = 4  # live streams of one login (tabs of one phone)
 KEEPALIVE_S = 15.0
 COALESCE_S = 0.25
 HEADERS = {
@@ -51,6 +52,20 @@ FILES = {
 }
 
 
+class _CountedStream(StreamingResponse):
+    """A streaming response that calls ``release`` once it ends, however it ends."""
+
+    def __init__(self, release: Callable[[], None], *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self._release = release
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._release()
+
+
 def _file(name: str) -> bytes:
     return (STATIC / name).read_bytes()
 
@@ -66,6 +81,7 @@ def create_app(
     """The ASGI app. ``today`` returns today's mood history (None: no history module)."""
     dispatcher = Dispatcher(api)
     live = Live(api)
+    open_streams: dict[str, int] = {"all": 0}  # live streams: all, and per session (csrf)
     pages = {n: _file(n) for n in ("login.html", "app.html", *FILES)}
 
     def respond(body: bytes | dict[str, Any], status: int = 200, media: str = "") -> Response:
@@ -192,8 +208,12 @@ def create_app(
         session = current(request)
         if session is None:
             return respond({"ok": False, "error": "log in first"}, 401)
-        if live.clients() >= MAX_STREAMS:
+        # Counted here, with no await between the check and the count: counting when the
+        # stream starts let many requests opened at once all pass the check.
+        if open_streams["all"] >= MAX_STREAMS or open_streams.get(session.csrf, 0) >= MAX_OWN:
             return respond({"ok": False, "error": "too many open pages"}, 503)
+        for k in ("all", session.csrf):
+            open_streams[k] = open_streams.get(k, 0) + 1
         role = session.role
         token = request.cookies.get(COOKIE)
 
@@ -217,8 +237,14 @@ def create_app(
             finally:
                 live.unregister(wake)
 
+        def release() -> None:
+            for k in ("all", session.csrf):
+                open_streams[k] -= 1
+                if open_streams[k] <= 0 and k != "all":
+                    del open_streams[k]
+
         headers = {**HEADERS, "X-Accel-Buffering": "no"}
-        return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
+        return _CountedStream(release, stream(), media_type="text/event-stream", headers=headers)
 
     routes = [
         Route("/", index, methods=["GET"]),

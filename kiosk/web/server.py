@@ -22,6 +22,49 @@ class WebError(Exception):
 
 
 TICK_S = 0.5
+# Connections the page keeps open at once; more are closed as they arrive. Every one costs
+# the daemon a file descriptor, and the music, the camera and the history need theirs.
+MAX_CONNECTIONS = 64
+# A connection must send a whole request head this soon after it opens or after its last
+# answer (slowloris: uvicorn itself waits for ever for the rest of a request's headers).
+HEADER_TIMEOUT_S = 10.0
+
+
+def _guarded_protocol() -> type:
+    """uvicorn's h11 protocol with a cap on connections and a deadline for request heads."""
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class GuardedH11(H11Protocol):  # type: ignore[misc]
+        _head_timer: Any = None
+
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(transport)
+            if len(self.connections) > MAX_CONNECTIONS:
+                transport.abort()
+                return
+            self._arm()
+
+        def _arm(self) -> None:
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+            self._head_timer = self.loop.call_later(HEADER_TIMEOUT_S, self._deadline, self.cycle)
+
+        def _deadline(self, cycle: Any) -> None:
+            # Still no new request since the timer was set, and none being answered.
+            if self.cycle is cycle and (cycle is None or cycle.response_complete):
+                self.transport.close()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if not self.transport.is_closing():
+                self._arm()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+            super().connection_lost(exc)
+
+    return GuardedH11
 
 
 def _quiet_server(uvicorn: Any) -> type:
@@ -57,6 +100,7 @@ class WebServer:
             access_log=False,  # request lines would show client addresses for every poll
             lifespan="off",
             ws="none",
+            http=_guarded_protocol(),
             proxy_headers=False,
             server_header=False,
             ssl_certfile=str(certfile) if certfile else None,

@@ -6,6 +6,7 @@ Each test is one attack that once worked: it fails against the code before its f
 from __future__ import annotations
 
 import json
+import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -76,3 +77,80 @@ def test_a_login_flood_does_not_hold_up_the_page(kiosk_factory):
         statuses = [f.result() for f in flood]
     assert 429 in statuses  # only a few checks at once; the rest are turned away at once
     assert took < 2.0, took
+
+
+def port_of(k) -> int:
+    return int(k.url.rsplit(":", 1)[1])
+
+
+def open_stream(k, cookie: str) -> socket.socket:
+    s = socket.create_connection(("127.0.0.1", port_of(k)), timeout=5)
+    s.sendall(f"GET /api/events HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\n\r\n".encode())
+    return s
+
+
+def test_live_streams_opened_at_once_stay_capped(kiosk):
+    from kiosk.web.app import MAX_OWN, MAX_STREAMS
+
+    cookies = [login(kiosk.url, STAFF_PW)[0] for _ in range(6)]
+    socks = [open_stream(kiosk, c) for c in cookies for _ in range(8)]  # all before any answer
+    try:
+        firsts = [s.recv(64).split(b"\r\n")[0] for s in socks]
+        ok = [i for i, f in enumerate(firsts) if f == b"HTTP/1.1 200 OK"]
+        assert len(ok) == MAX_STREAMS and firsts.count(b"HTTP/1.1 503 Service Unavailable") == 28
+        for n in range(6):  # one login cannot take them all
+            assert sum(1 for i in ok if i // 8 == n) <= MAX_OWN
+    finally:
+        for s in socks:
+            s.close()
+    deadline = time.monotonic() + 5  # closed streams give their places back
+    while time.monotonic() < deadline and kiosk.web.app.state.live.clients():
+        time.sleep(0.05)
+    s = open_stream(kiosk, cookies[0])
+    assert s.recv(64).startswith(b"HTTP/1.1 200 OK")
+    s.close()
+
+
+def test_slow_and_idle_connections_are_capped_and_dropped(kiosk, monkeypatch):
+    from kiosk.web import server
+
+    monkeypatch.setattr(server, "HEADER_TIMEOUT_S", 1.0)
+    cookie, _csrf = login(kiosk.url, STAFF_PW)
+    stream = open_stream(kiosk, cookie)  # a live page answered in full before the attack
+    assert stream.recv(64).startswith(b"HTTP/1.1 200 OK")
+    held = []
+    for _ in range(100):  # slowloris: a request head that never ends
+        s = socket.create_connection(("127.0.0.1", port_of(kiosk)), timeout=3)
+        s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n")
+        held.append(s)
+    try:
+        time.sleep(0.3)
+        open_now = 0
+        for s in held:
+            s.settimeout(0.01)
+            try:
+                open_now += s.recv(1) != b""
+            except TimeoutError:
+                open_now += 1
+            except OSError:
+                pass
+        assert open_now <= server.MAX_CONNECTIONS - 1, open_now  # the stream holds one
+        time.sleep(1.5)
+        for s in held:  # all dropped by the deadline
+            s.settimeout(1)
+            try:
+                assert s.recv(1) == b""
+            except ConnectionResetError:
+                pass
+        assert http("GET", kiosk.url + "/")[0] == 200
+        kiosk.core.set_volume(41)  # the live stream outlived the deadline
+        stream.settimeout(5)
+        got = b""
+        while b'"volume": 41' not in got:
+            chunk = stream.recv(65536)
+            assert chunk, "the live stream was closed"
+            got += chunk
+    finally:
+        for s in held:
+            s.close()
+        stream.close()
