@@ -66,6 +66,28 @@ class _CountedStream(StreamingResponse):
             self._release()
 
 
+def _with_headers(send: Callable[..., Any]) -> Callable[..., Any]:
+    """``send`` that adds the security headers to a response that lacks them."""
+    extra = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in HEADERS.items()]
+
+    async def wrapped(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers", []))
+            present = {k.lower() for k, _v in headers}
+            headers += [(k, v) for k, v in extra if k not in present]
+            message = {**message, "headers": headers}
+        await send(message)
+
+    return wrapped
+
+
+def _is_json(request: Request) -> bool:
+    """A JSON body by its type. A cross-site form (text/plain, urlencoded) cannot send this
+    type without a CORS preflight, which the page never grants."""
+    ctype = request.headers.get("content-type", "")
+    return ctype.split(";")[0].strip().lower() == "application/json"
+
+
 def _file(name: str) -> bytes:
     return (STATIC / name).read_bytes()
 
@@ -128,6 +150,10 @@ def create_app(
     async def login(request: Request) -> Response:
         if foreign(request):
             return respond({"ok": False, "error": "cross-site request refused"}, 403)
+        if not _is_json(request):
+            return respond(
+                {"ok": False, "error": "send JSON (Content-Type: application/json)"}, 415
+            )
         ip = request.client.host if request.client else "?"
         wait = auth.throttled(ip)
         if wait <= 0:
@@ -182,6 +208,10 @@ def create_app(
         session, refusal = guard(request)
         if refusal is not None or session is None:
             return refusal or respond({"ok": False}, 401)
+        if not _is_json(request):
+            return respond(
+                {"ok": False, "error": "send JSON (Content-Type: application/json)"}, 415
+            )
         data = await body_json(request)
         if data is None:
             return respond({"ok": False, "error": "body must be a JSON object under 4 KB"}, 400)
@@ -260,6 +290,8 @@ def create_app(
     app.state.live = live
 
     async def refuse_unauthenticated(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            send = _with_headers(send)  # Starlette's own 404/405 answers get them too
         # Any change without a session is refused before routing, whatever the path.
         if (
             scope["type"] == "http"
