@@ -10,11 +10,13 @@ everyone out); the cookie holds a random token and the server keys sessions by i
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import hmac
 import logging
 import os
 import secrets
+import stat
 import threading
 import time
 from collections import deque
@@ -33,6 +35,10 @@ MAX_PASSWORD = 1024
 # Login checks running or queued at once; more are refused (429), so a flood of logins
 # neither queues unbounded scrypt work nor holds the server's worker threads.
 MAX_CHECKING = 4
+MAX_FILE = 64 * 1024
+MAX_CREDENTIALS = 16  # a plain password costs a scrypt when read
+RELOAD_CHECK_S = 1.0  # how often a request looks whether the password file changed
+_LINE_KEY = secrets.token_bytes(32)
 
 
 class Throttled(Exception):
@@ -93,6 +99,9 @@ class Credential:
     p: int
     salt: bytes
     digest: bytes
+    # Keyed by a per-process secret, so it says only "same line as before", nothing about
+    # the password: a reload ends the sessions of a role whose lines changed.
+    line: bytes = b""
 
     @classmethod
     def parse(cls, role: str, secret: str) -> Credential:
@@ -118,18 +127,33 @@ class Credential:
         return hmac.compare_digest(got, self.digest)
 
 
+def _read_small(path: Path) -> tuple[str, int]:
+    """(text, mode) of a regular file of at most MAX_FILE bytes. Never blocks on a FIFO and
+    never reads a device or a huge file into memory."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ValueError("not a regular file")
+        data = os.read(fd, MAX_FILE + 1)
+    finally:
+        os.close(fd)
+    if len(data) > MAX_FILE:
+        raise ValueError(f"bigger than {MAX_FILE} bytes")
+    return data.decode("utf-8"), st.st_mode
+
+
 def read_password_file(path: Path) -> list[Credential]:
     """Every usable line of the file. Raises ``PasswordFileError`` (never with a secret in
     the message) when there is none."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text, mode = _read_small(path)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise PasswordFileError(f"cannot read the web password file {path}: {exc}") from None
-    try:
-        if os.stat(path).st_mode & 0o077:
-            log.warning("web password file %s is readable by others; chmod 600 it", path)
-    except OSError:
-        pass
+    if mode & 0o002:  # anyone on the machine could give themselves the operator role
+        raise PasswordFileError(f"web password file {path} is writable by everyone; chmod 600 it")
+    if mode & 0o077:
+        log.warning("web password file %s is readable by others; chmod 600 it", path)
     creds: list[Credential] = []
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
@@ -140,7 +164,12 @@ def read_password_file(path: Path) -> list[Credential]:
             log.warning("%s line %d: expected 'staff:...' or 'operator:...'; ignored", path, number)
             continue
         try:
-            creds.append(Credential.parse(role, secret.strip()))
+            cred = Credential.parse(role, secret.strip())
+            tag = hmac.new(_LINE_KEY, line.encode("utf-8"), "sha256").digest()
+            creds.append(dataclasses.replace(cred, line=tag))
+            if len(creds) >= MAX_CREDENTIALS:
+                log.warning("%s: only the first %d lines are used", path, MAX_CREDENTIALS)
+                break
         except (ValueError, TypeError) as exc:
             log.warning("%s line %d: %s; ignored", path, number, exc)
     if not creds:
@@ -176,28 +205,55 @@ class Auth:
         self.clock = clock
         self._lock = threading.Lock()
         self._checking = threading.Lock()  # one scrypt at a time: bounded memory and CPU
-        self._creds = read_password_file(path)
+        self._reloading = threading.Lock()
         self._mtime = self._stat()
+        self._creds = read_password_file(path)
+        self._checked_at = clock()
         self._sessions: dict[str, Session] = {}
         self._fails: dict[str, deque[float]] = {}
         self._all_fails: deque[float] = deque()
         self._pending = 0
 
-    def _stat(self) -> float:
+    def _stat(self) -> tuple[int, int, int, int] | None:
         try:
-            return os.stat(self.path).st_mtime
+            st = os.stat(self.path)
         except OSError:
-            return 0.0
+            return None
+        return (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)
 
     def _reload_if_changed(self) -> None:
-        mtime = self._stat()
-        if mtime and mtime != self._mtime:
+        """Re-read a changed file, and end the sessions of each role whose lines changed
+        (a password changed because someone left must not leave them logged in)."""
+        if not self._reloading.acquire(blocking=False):
+            return  # another thread is at it
+        try:
+            mtime = self._stat()
+            if mtime is None or mtime == self._mtime:
+                return
             try:
-                self._creds = read_password_file(self.path)
-                self._mtime = mtime
-                log.info("web password file reloaded")
+                creds = read_password_file(self.path)
             except PasswordFileError as exc:
+                self._mtime = mtime  # said once, not at every request
                 log.error("%s; keeping the passwords read before", exc)
+                return
+            with self._lock:
+                changed = {
+                    role
+                    for role in ROLES
+                    if {c.line for c in creds if c.role == role}
+                    != {c.line for c in self._creds if c.role == role}
+                }
+                self._creds = creds
+                self._mtime = mtime
+                ended = [k for k, v in self._sessions.items() if v.role in changed]
+                for k in ended:
+                    del self._sessions[k]
+            log.info(
+                "web password file reloaded",
+                extra=fields(changed=",".join(sorted(changed)) or "-", sessions_ended=len(ended)),
+            )
+        finally:
+            self._reloading.release()
 
     def throttled(self, ip: str) -> float:
         """Seconds this address must wait before another try (0: it may try now)."""
@@ -263,8 +319,8 @@ class Auth:
         """The role of a password, or None."""
         if not isinstance(password, str) or not password or len(password) > MAX_PASSWORD:
             return None
+        self._reload_if_changed()
         with self._lock:
-            self._reload_if_changed()
             creds = list(self._creds)
         with self._checking:
             role = next((c.role for c in creds if c.check(password)), None)
@@ -278,6 +334,9 @@ class Auth:
         if not token or len(token) > 100:
             return None
         now = self.clock()
+        if now - self._checked_at >= RELOAD_CHECK_S:
+            self._checked_at = now
+            self._reload_if_changed()
         with self._lock:
             key = _key(token)
             s = self._sessions.get(key)

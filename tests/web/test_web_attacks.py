@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from web_helpers import STAFF_PW, http, login
+from web_helpers import OPERATOR_PW, STAFF_PW, http, login
+
+from kiosk.web.auth import MAX_CREDENTIALS, Auth, PasswordFileError, hash_password
 
 
 @pytest.fixture
@@ -179,3 +182,54 @@ def test_every_answer_has_the_security_headers(kiosk):
         assert h.get("x-content-type-options") == "nosniff", (method, path)
         assert h.get("cache-control") == "no-store", (method, path)
         assert h.get("referrer-policy") == "no-referrer", (method, path)
+
+
+def test_a_changed_password_ends_that_roles_sessions(kiosk, tmp_path):
+    staff_cookie = login(kiosk.url, STAFF_PW)[0]
+    op_cookie = login(kiosk.url, OPERATOR_PW)[0]
+    new = tmp_path / "pw.new"
+    new.write_text(f"staff:{hash_password('fresh-staff-pw')}\noperator:{OPERATOR_PW}\n")
+    new.chmod(0o600)
+    os.replace(new, tmp_path / "pw")  # how `kiosk web passwd` writes it
+
+    def state(cookie):
+        return http("GET", kiosk.url + "/api/state", headers={"Cookie": cookie})[0]
+
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and state(staff_cookie) == 200:
+        time.sleep(0.2)
+    assert state(staff_cookie) == 401  # the old staff login is over
+    assert state(op_cookie) == 200  # the operator's password did not change
+    assert http("POST", kiosk.url + "/login", {"password": STAFF_PW})[0] == 401
+    assert http("POST", kiosk.url + "/login", {"password": "fresh-staff-pw"})[0] == 200
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "huge", "world-writable", "garbage", "empty"])
+def test_bad_password_files_are_refused_quickly(tmp_path, kind):
+    pw = tmp_path / "pw"
+    if kind == "fifo":
+        os.mkfifo(pw)  # a plain read would wait for a writer for ever
+    elif kind == "device":
+        pw.symlink_to("/dev/zero")  # a plain read would fill the memory
+    elif kind == "huge":
+        pw.write_text(f"staff:{STAFF_PW}\n" + "#" * 100 + "\n" * 100_000)
+    elif kind == "world-writable":
+        pw.write_text(f"staff:{STAFF_PW}\n")
+        pw.chmod(0o666)
+    elif kind == "garbage":
+        pw.write_bytes(b"\xff\xfe\x00garbage\n:::\nstaff\n")
+    else:
+        pw.write_text("")
+    t0 = time.monotonic()
+    with pytest.raises(PasswordFileError) as info:
+        Auth(pw, 3600, 5)
+    assert time.monotonic() - t0 < 5
+    assert STAFF_PW not in str(info.value)
+
+
+def test_a_password_file_with_many_plain_lines_is_cut_short(tmp_path):
+    pw = tmp_path / "pw"
+    pw.write_text("".join(f"staff:plain-{i}\n" for i in range(500)))  # 500 scrypts at load
+    pw.chmod(0o600)
+    auth = Auth(pw, 3600, 5)
+    assert len(auth._creds) == MAX_CREDENTIALS
