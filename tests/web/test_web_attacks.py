@@ -233,3 +233,44 @@ def test_a_password_file_with_many_plain_lines_is_cut_short(tmp_path):
     pw.chmod(0o600)
     auth = Auth(pw, 3600, 5)
     assert len(auth._creds) == MAX_CREDENTIALS
+
+
+def test_a_cookie_chosen_before_login_is_not_kept(kiosk):
+    fixed = "kiosk_session=attacker-chose-this-token"
+    status, headers, _ = http("POST", kiosk.url + "/login", {"password": STAFF_PW},
+                              {"Cookie": fixed})  # fmt: skip
+    assert status == 200 and fixed not in headers["set-cookie"]
+    assert http("GET", kiosk.url + "/api/state", headers={"Cookie": fixed})[0] == 401
+
+
+def test_spoofed_forwarded_for_does_not_reset_the_limit(kiosk):
+    for i in range(8):
+        h = {
+            "X-Forwarded-For": f"10.9.8.{i}",
+            "X-Real-IP": f"10.9.7.{i}",
+            "Forwarded": f"for=1.2.3.{i}",
+        }
+        http("POST", kiosk.url + "/login", {"password": "guess"}, h)
+    assert http("POST", kiosk.url + "/login", {"password": STAFF_PW},
+                {"X-Forwarded-For": "10.1.1.1"})[0] == 429  # fmt: skip
+
+
+def test_gets_change_nothing(kiosk):
+    cookie, _csrf = login(kiosk.url, STAFF_PW)
+    before = kiosk.core.status()
+    for path in ("/api/cmd/next", "/api/cmd/volume?level=20", "/logout", "/login?password=x"):
+        for method in ("GET", "HEAD"):
+            status = http(method, kiosk.url + path, headers={"Cookie": cookie})[0]
+            assert status in (404, 405), (method, path, status)
+    after = kiosk.core.status()
+    assert (after.track, after.volume) == (before.track, before.volume)
+    assert http("GET", kiosk.url + "/api/state", headers={"Cookie": cookie})[0] == 200
+
+
+def test_concurrent_skips_cannot_pass_the_skip_limit(kiosk_factory):
+    k = kiosk_factory(player={"backend": "null", "crossfade_s": 0.2, "skip_limit_per_hour": 3})
+    h = staff_headers(k)
+    with ThreadPoolExecutor(20) as ex:
+        results = list(ex.map(lambda _i: cmd(k, "next", {}, h), range(20)))
+    assert sum(r["ok"] for r in results) == 3
+    assert all("skip limit: 3 per hour" in r["error"] for r in results if not r["ok"])
