@@ -28,6 +28,10 @@ MAX_CONNECTIONS = 64
 # A connection must send a whole request head this soon after it opens or after its last
 # answer (slowloris: uvicorn itself waits for ever for the rest of a request's headers).
 HEADER_TIMEOUT_S = 10.0
+# Bytes a connection may send while no request is being answered: a request head and a
+# small body (the page's own are under 4 KB). uvicorn's h11 takes a 100 KB head that comes
+# in one piece, and a few such requests at once grew the daemon by 300 MB.
+MAX_HEAD_BYTES = 32 * 1024
 
 
 def _guarded_protocol() -> type:
@@ -43,6 +47,18 @@ def _guarded_protocol() -> type:
                 transport.abort()
                 return
             self._arm()
+
+        _head_bytes = 0
+
+        def data_received(self, data: bytes) -> None:
+            if self.cycle is None or self.cycle.response_complete:
+                self._head_bytes += len(data)
+                if self._head_bytes > MAX_HEAD_BYTES:
+                    self.transport.close()
+                    return
+            super().data_received(data)
+            if self.cycle is not None and not self.cycle.response_complete:
+                self._head_bytes = 0  # a request began; the next one counts afresh
 
         def _arm(self) -> None:
             if self._head_timer is not None:

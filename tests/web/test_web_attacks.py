@@ -274,3 +274,21 @@ def test_concurrent_skips_cannot_pass_the_skip_limit(kiosk_factory):
         results = list(ex.map(lambda _i: cmd(k, "next", {}, h), range(20)))
     assert sum(r["ok"] for r in results) == 3
     assert all("skip limit: 3 per hour" in r["error"] for r in results if not r["ok"])
+
+
+def test_a_huge_request_head_is_cut_off_before_it_is_parsed(kiosk):
+    head = b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"h" * 100_000 + b"\r\n\r\n"
+    for _ in range(3):
+        with socket.create_connection(("127.0.0.1", port_of(kiosk)), timeout=5) as s:
+            with contextlib.suppress(OSError):
+                s.sendall(head)
+            try:
+                answer = s.recv(64)
+            except ConnectionResetError:
+                answer = b""
+            assert not answer.startswith(b"HTTP/1.1 200"), answer
+    cookie, csrf = login(kiosk.url, STAFF_PW)  # a full-size command still goes through
+    h = {"Cookie": cookie + "; other=" + "c" * 3000, "X-CSRF-Token": csrf,
+         "Content-Type": "application/json", "User-Agent": "u" * 2000}  # fmt: skip
+    body = json.dumps({"level": 20, "id": "i" * 100}).encode() + b" " * 3500
+    assert cmd(kiosk, "volume", body, h)["ok"]
