@@ -34,6 +34,23 @@ HEADER_TIMEOUT_S = 10.0
 MAX_HEAD_BYTES = 32 * 1024
 
 
+class _FewPerMinute(logging.Filter):
+    """At most ``n`` records a minute through a logger: every malformed request from the
+    LAN made uvicorn log a warning, so anyone could flood the journal."""
+
+    def __init__(self, n: int = 5) -> None:
+        super().__init__()
+        self.n, self.start, self.count = n, 0.0, 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.created - self.start >= 60.0:
+            if self.count > self.n:
+                log.warning("the staff page left out %d log lines", self.count - self.n)
+            self.start, self.count = record.created, 0
+        self.count += 1
+        return self.count <= self.n
+
+
 def _guarded_protocol() -> type:
     """uvicorn's h11 protocol with a cap on connections and a deadline for request heads."""
     from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -124,6 +141,9 @@ class WebServer:
             timeout_graceful_shutdown=2,
         )
         self.server = _quiet_server(uvicorn)(config)
+        noisy = logging.getLogger("uvicorn.error")
+        if not any(isinstance(f, _FewPerMinute) for f in noisy.filters):
+            noisy.addFilter(_FewPerMinute())
         self.thread = threading.Thread(target=self._run, name="kiosk-web", daemon=True)
         self.error: str | None = None
 

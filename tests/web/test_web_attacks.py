@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import socket
 import time
@@ -292,3 +293,17 @@ def test_a_huge_request_head_is_cut_off_before_it_is_parsed(kiosk):
          "Content-Type": "application/json", "User-Agent": "u" * 2000}  # fmt: skip
     body = json.dumps({"level": 20, "id": "i" * 100}).encode() + b" " * 3500
     assert cmd(kiosk, "volume", body, h)["ok"]
+
+
+def test_malformed_requests_cannot_flood_the_log(kiosk):
+    lines: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = lines.append  # type: ignore[method-assign]
+    logging.getLogger("uvicorn.error").addHandler(handler)
+    for _ in range(40):
+        with socket.create_connection(("127.0.0.1", port_of(kiosk)), timeout=5) as s:
+            s.sendall(b"NOT HTTP AT ALL\r\n\r\n")
+            with contextlib.suppress(OSError):
+                s.recv(64)
+    logging.getLogger("uvicorn.error").removeHandler(handler)
+    assert len(lines) <= 5, len(lines)  # the filter is per process: earlier tests count
