@@ -127,8 +127,8 @@ class Credential:
         return hmac.compare_digest(got, self.digest)
 
 
-def _read_small(path: Path) -> tuple[str, int]:
-    """(text, mode) of a regular file of at most MAX_FILE bytes. Never blocks on a FIFO and
+def _read_small(path: Path) -> tuple[str, int, int]:
+    """(text, mode, owner) of a regular file of at most MAX_FILE bytes. Never blocks on a FIFO and
     never reads a device or a huge file into memory."""
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     try:
@@ -140,18 +140,22 @@ def _read_small(path: Path) -> tuple[str, int]:
         os.close(fd)
     if len(data) > MAX_FILE:
         raise ValueError(f"bigger than {MAX_FILE} bytes")
-    return data.decode("utf-8"), st.st_mode
+    return data.decode("utf-8"), st.st_mode, st.st_uid
 
 
 def read_password_file(path: Path) -> list[Credential]:
     """Every usable line of the file. Raises ``PasswordFileError`` (never with a secret in
     the message) when there is none."""
     try:
-        text, mode = _read_small(path)
+        text, mode, uid = _read_small(path)
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise PasswordFileError(f"cannot read the web password file {path}: {exc}") from None
     if mode & 0o002:  # anyone on the machine could give themselves the operator role
         raise PasswordFileError(f"web password file {path} is writable by everyone; chmod 600 it")
+    if uid not in (0, os.geteuid()):  # nor may another user who owns it
+        raise PasswordFileError(
+            f"web password file {path} belongs to user {uid}, not to root or this user; chown it"
+        )
     if mode & 0o077:
         log.warning("web password file %s is readable by others; chmod 600 it", path)
     creds: list[Credential] = []

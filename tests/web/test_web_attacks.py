@@ -307,3 +307,15 @@ def test_malformed_requests_cannot_flood_the_log(kiosk):
                 s.recv(64)
     logging.getLogger("uvicorn.error").removeHandler(handler)
     assert len(lines) <= 5, len(lines)  # the filter is per process: earlier tests count
+
+
+def test_a_password_file_owned_by_another_user_is_refused(tmp_path, monkeypatch):
+    pw = tmp_path / "pw"
+    pw.write_text(f"staff:{STAFF_PW}\n")
+    pw.chmod(0o600)
+    if os.geteuid() == 0:
+        os.chown(pw, 65534, 65534)  # nobody: could rewrite the operator's password
+    else:
+        monkeypatch.setattr(os, "geteuid", lambda: os.getuid() + 1)  # the daemon's user
+    with pytest.raises(PasswordFileError, match="belongs to user"):
+        Auth(pw, 3600, 5)
