@@ -319,3 +319,13 @@ def test_a_password_file_owned_by_another_user_is_refused(tmp_path, monkeypatch)
         monkeypatch.setattr(os, "geteuid", lambda: os.getuid() + 1)  # the daemon's user
     with pytest.raises(PasswordFileError, match="belongs to user"):
         Auth(pw, 3600, 5)
+
+
+def test_staff_volume_stays_inside_the_limits(kiosk):
+    h = staff_headers(kiosk)
+    for level, want in ((0, 10), (100, 90), (55, 55)):  # player.min_volume..max_volume
+        assert cmd(kiosk, "volume", {"level": level}, h)["ok"]
+        assert kiosk.core.status().volume == want
+    for bad in (-1, 101, 1e9, "90", True, None):
+        assert cmd(kiosk, "volume", {"level": bad}, h)["ok"] is False
+    assert kiosk.core.status().volume == 55
