@@ -158,6 +158,7 @@ COMMANDS: dict[str, tuple[type[_Cmd], Callable[[KioskApi, Any], dict[str, Any] |
 # What a staff source runs instead of the plain action.
 STAFF_ACTIONS: dict[str, Callable[[Any, Any], dict[str, Any] | None]] = {
     "next": lambda api, c: api.next_track(limited=True),
+    "block": lambda api, c: {"blocked": api.block(*c.rule(), limited=True)},
 }
 
 

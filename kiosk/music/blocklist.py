@@ -18,6 +18,7 @@ import os
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
@@ -30,6 +31,7 @@ Kind = Literal["track", "artist", "pattern"]
 KINDS: tuple[str, ...] = ("track", "artist", "pattern")
 MAX_RULES = 1000
 MAX_VALUE = 1024
+MEMO_MAX = 100_000  # tracks whose verdict is remembered (a few MB at most)
 
 
 class BlockEntry(Section):
@@ -94,11 +96,16 @@ class BlockList:
         self.path = path
         self._config: list[tuple[str, str]] = []
         self._user: list[tuple[str, str]] = []
+        # Verdict per (path, title, artist) under the rules in force. Every rule against
+        # every track took seconds with hundreds of rules, and the core asks at every
+        # library check (every few seconds, holding its lock): the watchdog starved.
+        self._memo: dict[tuple[str, Any, Any], bool] = {}
         self.reseed(seeded)
         self._load()
 
     def reseed(self, seeded: Iterable[BlockEntry]) -> None:
         """Replace the config's rules (after a reload)."""
+        self._memo = {}
         self._config = []
         for entry in seeded:
             kind, value = entry.rule()
@@ -116,14 +123,21 @@ class BlockList:
         return len(set(self._config) | set(self._user))
 
     def blocked(self, track: Any) -> bool:
-        return any(matches(k, v, track) for k, v in (*self._config, *self._user))
+        key = (str(getattr(track, "path", track)), getattr(track, "title", None),
+               getattr(track, "artist", None))  # fmt: skip
+        verdict = self._memo.get(key)
+        if verdict is None:
+            verdict = any(matches(k, v, track) for k, v in (*self._config, *self._user))
+            if len(self._memo) >= MEMO_MAX:
+                self._memo.clear()
+            self._memo[key] = verdict
+        return verdict
 
     def allowed(self, tracks: Iterable[Any]) -> list[Any]:
         """``tracks`` without the blocked ones (order kept)."""
-        rules = [*self._config, *self._user]
-        if not rules:
+        if not self._config and not self._user:
             return list(tracks)
-        return [t for t in tracks if not any(matches(k, v, t) for k, v in rules)]
+        return [t for t in tracks if not self.blocked(t)]
 
     def add(self, kind: str, value: str) -> dict[str, str]:
         """Add a rule and save. Raises ValueError (refused) or OSError (not saved); in both
@@ -143,6 +157,10 @@ class BlockList:
         except OSError:
             self._user.remove(rule)
             raise
+        for key, verdict in self._memo.items():  # one more rule: only it needs a look
+            if not verdict:
+                track = SimpleNamespace(path=key[0], title=key[1], artist=key[2])
+                self._memo[key] = matches(kind, rule[1], track)
         return {kind: rule[1]}
 
     def remove(self, kind: str, value: str) -> bool:
@@ -155,6 +173,7 @@ class BlockList:
             return False
         index = self._user.index(rule)
         self._user.remove(rule)
+        self._memo = {}
         try:
             self._save()
         except OSError:

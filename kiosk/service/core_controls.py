@@ -16,7 +16,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from kiosk.api import CommandError
-from kiosk.music.blocklist import BlockList
+from kiosk.music.blocklist import BlockList, matches
 from kiosk.music.skiplimit import SkipLimiter
 from kiosk.service.logs import fields
 
@@ -82,14 +82,17 @@ class ControlsMixin:
 
     # -- block list -------------------------------------------------------------------------
 
-    def block(self, kind: str, value: str) -> dict[str, str]:
+    def block(self, kind: str, value: str, limited: bool = False) -> dict[str, str]:
         """Block a track ("current" or a path), an artist or a pattern. Shuffle honours it
-        at once; a blocked track that is playing is skipped with a fade."""
+        at once; a blocked track that is playing is skipped with a fade. ``limited`` (staff,
+        who cannot unblock) may not leave a playlist with nothing to play."""
         with self._locked():
             if kind == "track" and value == "current":
                 if self._track is None:
                     raise CommandError("nothing is playing")
                 value = self._relative(self._track["path"])
+            if limited:
+                self._check_staff_block(kind, value)
             try:
                 rule = self.blocklist.add(kind, value)
             except ValueError as exc:
@@ -99,6 +102,20 @@ class ControlsMixin:
             log.info("blocked", extra=fields(**rule))
             self._blocks_changed()
             return rule
+
+    def _check_staff_block(self, kind: str, value: str) -> None:
+        """Refuse a rule that would silence a playlist: staff cannot take it back, and a
+        pattern such as "*" or "e" would otherwise stop the music for the whole shop."""
+        playlists = getattr(self.library, "playlists", None)
+        if playlists is None:
+            return
+        for name, tracks in playlists().items():
+            playable = self.blocklist.allowed(tracks)
+            if playable and all(matches(kind, value, t) for t in playable):
+                raise CommandError(
+                    f"block refused: it would leave playlist {name!r} with nothing to play "
+                    "(an operator can block it)"
+                )
 
     def unblock(self, kind: str, value: str) -> None:
         with self._locked():

@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from kiosk.comms.commands import Dispatcher
-from kiosk.web.auth import Auth, Session
+from kiosk.web.auth import Auth, Session, Throttled
 from kiosk.web.live import Live, snapshot
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,7 @@ STATIC = Path(__file__).with_name("static")
 COOKIE = "kiosk_session"
 MAX_BODY = 4096
 MAX_STREAMS = 20
+MAX_OWN = 4  # live streams of one login (tabs of one phone)
 KEEPALIVE_S = 15.0
 COALESCE_S = 0.25
 HEADERS = {
@@ -51,6 +52,42 @@ FILES = {
 }
 
 
+class _CountedStream(StreamingResponse):
+    """A streaming response that calls ``release`` once it ends, however it ends."""
+
+    def __init__(self, release: Callable[[], None], *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self._release = release
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._release()
+
+
+def _with_headers(send: Callable[..., Any]) -> Callable[..., Any]:
+    """``send`` that adds the security headers to a response that lacks them."""
+    extra = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in HEADERS.items()]
+
+    async def wrapped(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers", []))
+            present = {k.lower() for k, _v in headers}
+            headers += [(k, v) for k, v in extra if k not in present]
+            message = {**message, "headers": headers}
+        await send(message)
+
+    return wrapped
+
+
+def _is_json(request: Request) -> bool:
+    """A JSON body by its type. A cross-site form (text/plain, urlencoded) cannot send this
+    type without a CORS preflight, which the page never grants."""
+    ctype = request.headers.get("content-type", "")
+    return ctype.split(";")[0].strip().lower() == "application/json"
+
+
 def _file(name: str) -> bytes:
     return (STATIC / name).read_bytes()
 
@@ -66,6 +103,7 @@ def create_app(
     """The ASGI app. ``today`` returns today's mood history (None: no history module)."""
     dispatcher = Dispatcher(api)
     live = Live(api)
+    open_streams: dict[str, int] = {"all": 0}  # live streams: all, and per session (csrf)
     pages = {n: _file(n) for n in ("login.html", "app.html", *FILES)}
 
     def respond(body: bytes | dict[str, Any], status: int = 200, media: str = "") -> Response:
@@ -112,17 +150,25 @@ def create_app(
     async def login(request: Request) -> Response:
         if foreign(request):
             return respond({"ok": False, "error": "cross-site request refused"}, 403)
+        if not _is_json(request):
+            return respond(
+                {"ok": False, "error": "send JSON (Content-Type: application/json)"}, 415
+            )
         ip = request.client.host if request.client else "?"
         wait = auth.throttled(ip)
+        if wait <= 0:
+            data = await body_json(request)
+            password = data.get("password") if data else None
+            try:  # scrypt: off the loop
+                result = await run_in_threadpool(auth.login, ip, password)
+            except Throttled as exc:
+                wait = exc.wait
         if wait > 0:
             r = respond(
                 {"ok": False, "error": f"too many attempts; try again in {wait:.0f} s"}, 429
             )
             r.headers["Retry-After"] = str(int(wait) + 1)
             return r
-        data = await body_json(request)
-        password = data.get("password") if data else None
-        result = await run_in_threadpool(auth.login, ip, password)  # scrypt: off the loop
         if result is None:
             await asyncio.sleep(0.5)  # a guesser gets no faster answer than a person
             return respond({"ok": False, "error": "wrong password"}, 401)
@@ -162,6 +208,10 @@ def create_app(
         session, refusal = guard(request)
         if refusal is not None or session is None:
             return refusal or respond({"ok": False}, 401)
+        if not _is_json(request):
+            return respond(
+                {"ok": False, "error": "send JSON (Content-Type: application/json)"}, 415
+            )
         data = await body_json(request)
         if data is None:
             return respond({"ok": False, "error": "body must be a JSON object under 4 KB"}, 400)
@@ -188,8 +238,12 @@ def create_app(
         session = current(request)
         if session is None:
             return respond({"ok": False, "error": "log in first"}, 401)
-        if live.clients() >= MAX_STREAMS:
+        # Counted here, with no await between the check and the count: counting when the
+        # stream starts let many requests opened at once all pass the check.
+        if open_streams["all"] >= MAX_STREAMS or open_streams.get(session.csrf, 0) >= MAX_OWN:
             return respond({"ok": False, "error": "too many open pages"}, 503)
+        for k in ("all", session.csrf):
+            open_streams[k] = open_streams.get(k, 0) + 1
         role = session.role
         token = request.cookies.get(COOKIE)
 
@@ -213,8 +267,14 @@ def create_app(
             finally:
                 live.unregister(wake)
 
+        def release() -> None:
+            for k in ("all", session.csrf):
+                open_streams[k] -= 1
+                if open_streams[k] <= 0 and k != "all":
+                    del open_streams[k]
+
         headers = {**HEADERS, "X-Accel-Buffering": "no"}
-        return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
+        return _CountedStream(release, stream(), media_type="text/event-stream", headers=headers)
 
     routes = [
         Route("/", index, methods=["GET"]),
@@ -230,6 +290,8 @@ def create_app(
     app.state.live = live
 
     async def refuse_unauthenticated(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            send = _with_headers(send)  # Starlette's own 404/405 answers get them too
         # Any change without a session is refused before routing, whatever the path.
         if (
             scope["type"] == "http"

@@ -22,6 +22,82 @@ class WebError(Exception):
 
 
 TICK_S = 0.5
+# Connections the page keeps open at once; more are closed as they arrive. Every one costs
+# the daemon a file descriptor, and the music, the camera and the history need theirs.
+MAX_CONNECTIONS = 64
+# A connection must send a whole request head this soon after it opens or after its last
+# answer (slowloris: uvicorn itself waits for ever for the rest of a request's headers).
+HEADER_TIMEOUT_S = 10.0
+# Bytes a connection may send while no request is being answered: a request head and a
+# small body (the page's own are under 4 KB). uvicorn's h11 takes a 100 KB head that comes
+# in one piece, and a few such requests at once grew the daemon by 300 MB.
+MAX_HEAD_BYTES = 32 * 1024
+
+
+class _FewPerMinute(logging.Filter):
+    """At most ``n`` records a minute through a logger: every malformed request from the
+    LAN made uvicorn log a warning, so anyone could flood the journal."""
+
+    def __init__(self, n: int = 5) -> None:
+        super().__init__()
+        self.n, self.start, self.count = n, 0.0, 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.created - self.start >= 60.0:
+            if self.count > self.n:
+                log.warning("the staff page left out %d log lines", self.count - self.n)
+            self.start, self.count = record.created, 0
+        self.count += 1
+        return self.count <= self.n
+
+
+def _guarded_protocol() -> type:
+    """uvicorn's h11 protocol with a cap on connections and a deadline for request heads."""
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class GuardedH11(H11Protocol):  # type: ignore[misc]
+        _head_timer: Any = None
+
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(transport)
+            if len(self.connections) > MAX_CONNECTIONS:
+                transport.abort()
+                return
+            self._arm()
+
+        _head_bytes = 0
+
+        def data_received(self, data: bytes) -> None:
+            if self.cycle is None or self.cycle.response_complete:
+                self._head_bytes += len(data)
+                if self._head_bytes > MAX_HEAD_BYTES:
+                    self.transport.close()
+                    return
+            super().data_received(data)
+            if self.cycle is not None and not self.cycle.response_complete:
+                self._head_bytes = 0  # a request began; the next one counts afresh
+
+        def _arm(self) -> None:
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+            self._head_timer = self.loop.call_later(HEADER_TIMEOUT_S, self._deadline, self.cycle)
+
+        def _deadline(self, cycle: Any) -> None:
+            # Still no new request since the timer was set, and none being answered.
+            if self.cycle is cycle and (cycle is None or cycle.response_complete):
+                self.transport.close()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if not self.transport.is_closing():
+                self._arm()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+            super().connection_lost(exc)
+
+    return GuardedH11
 
 
 def _quiet_server(uvicorn: Any) -> type:
@@ -57,6 +133,7 @@ class WebServer:
             access_log=False,  # request lines would show client addresses for every poll
             lifespan="off",
             ws="none",
+            http=_guarded_protocol(),
             proxy_headers=False,
             server_header=False,
             ssl_certfile=str(certfile) if certfile else None,
@@ -64,6 +141,9 @@ class WebServer:
             timeout_graceful_shutdown=2,
         )
         self.server = _quiet_server(uvicorn)(config)
+        noisy = logging.getLogger("uvicorn.error")
+        if not any(isinstance(f, _FewPerMinute) for f in noisy.filters):
+            noisy.addFilter(_FewPerMinute())
         self.thread = threading.Thread(target=self._run, name="kiosk-web", daemon=True)
         self.error: str | None = None
 

@@ -62,7 +62,11 @@ class Kiosk:
 
 
 def start_kiosk(
-    tmp: Path, tracks: int = 8, tls: tuple[Path, Path] | None = None, **config: Any
+    tmp: Path,
+    tracks: int = 8,
+    tls: tuple[Path, Path] | None = None,
+    web: dict[str, Any] | None = None,
+    **config: Any,
 ) -> Kiosk:
     (tmp / "pw").write_text(f"staff:{STAFF_PW}\noperator:{OPERATOR_PW}\n", encoding="utf-8")
     (tmp / "pw").chmod(0o600)
@@ -75,6 +79,7 @@ def start_kiosk(
         "usb_import": {"library_dir": str(tmp / "lib")},
         **config,
     }
+    raw["web"] = {**raw["web"], **(web or {})}
     if tls:
         raw["web"].update(tls_certfile=str(tls[0]), tls_keyfile=str(tls[1]))
     cfg = parse_config(raw)
@@ -98,7 +103,10 @@ def http(
     method: str, url: str, body: Any = None, headers: dict[str, str] | None = None
 ) -> tuple[int, dict[str, str], bytes]:
     data = body if body is None or isinstance(body, bytes) else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    headers = dict(headers or {})
+    if body is not None and not isinstance(body, bytes):
+        headers.setdefault("Content-Type", "application/json")
+    req = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
             return r.status, dict(r.headers), r.read()
