@@ -29,23 +29,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from emotion_common import LABELS
 
+from kiosk.commands.eval import VOTE_COLUMNS, majority_labels
 from kiosk.vision.preprocess import crop_face, model_pixels
 
 log = logging.getLogger("emotion")
 
-# FER+ vote columns, and where each lands in LABELS (None: dropped).
-FERPLUS_COLUMNS = [
-    "neutral",
-    "happy",
-    "surprise",
-    "sad",
-    "angry",
-    "disgust",
-    "fear",
-    "contempt",
-    "unknown",
-    "not_a_face",
-]
+# FER+ vote columns (kiosk eval reads the same files), and where each lands in LABELS
+# (None: dropped).
+FERPLUS_COLUMNS = VOTE_COLUMNS
 FERPLUS_TO_LABEL = [LABELS.index(c) if c in LABELS else None for c in FERPLUS_COLUMNS]
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 
@@ -68,19 +59,8 @@ def ferplus_soft(votes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def ferplus_majority(votes: np.ndarray) -> np.ndarray:
-    """Microsoft's majority rule per image: LABELS index, or -1 where there is none.
-
-    Single votes are dropped; the top emotion counts only with more than half of the
-    remaining votes; contempt, unknown and not-a-face winners are dropped.
-    """
-    v = np.where(votes == 1, 0, votes).astype(np.int64)
-    total = v.sum(axis=1)
-    top = v.argmax(axis=1)
-    winner = v[np.arange(len(v)), top]
-    lut = np.array([-1 if lab is None else lab for lab in FERPLUS_TO_LABEL])
-    label = lut[top]
-    ok = (winner * 2 > total) & (label >= 0)
-    return np.where(ok, label, -1)
+    """Microsoft's majority rule per image (kiosk eval's own): LABELS index, or -1."""
+    return np.array([-1 if lab is None else LABELS.index(lab) for lab in majority_labels(votes)])
 
 
 def load_ferplus(path: Path) -> dict[str, np.ndarray]:

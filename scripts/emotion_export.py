@@ -25,7 +25,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from emotion_common import LABELS, load_folder, report, resize, stratified
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from emotion_common import LABELS, load_folder, report, stratified
+
+from kiosk.vision.preprocess import normalize
 
 log = logging.getLogger("emotion")
 
@@ -33,12 +36,38 @@ log = logging.getLogger("emotion")
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--run", type=Path, required=True, help="train_emotion.py output folder")
-    p.add_argument("--data", type=Path, required=True, help="training folder (calibration images)")
+    p.add_argument("--data", type=Path, default=None, help="training folder (calibration images)")
+    p.add_argument(
+        "--ferplus", type=Path, default=None, help="FER+ train .npz: calibration images instead"
+    )
+    p.add_argument(
+        "--wild",
+        type=Path,
+        default=None,
+        help="wild_train root: a share of the calibration images from its train split",
+    )
+    p.add_argument("--wild-share", type=float, default=0.3, help="share of wild calibration images")
     p.add_argument("--val", type=Path, required=True, help="validation folder")
+    p.add_argument(
+        "--weights",
+        default="best",
+        choices=["best", "last"],
+        help="checkpoint to export: best (the run's --select) or last epoch",
+    )
+    p.add_argument(
+        "--data-note",
+        default="FER2013",
+        help="what the model was trained on, for the sidecar's source and license fields",
+    )
     p.add_argument("--models", type=Path, default=Path("models"), help="where the models go")
     p.add_argument("--name", default="emotion_cnn", help="file stem: <name>_int8 / <name>_float")
     p.add_argument("--calib", type=int, default=500, help="calibration images (stratified)")
-    p.add_argument("--crop-margin", type=float, default=0.15, help="sidecar crop_margin")
+    p.add_argument(
+        "--crop-margin",
+        type=float,
+        default=None,
+        help="sidecar crop_margin (default: the run's own, from its summary.json)",
+    )
     p.add_argument(
         "--baseline",
         type=Path,
@@ -93,7 +122,7 @@ def copy_weights(model, weights: dict[str, np.ndarray]) -> None:
             raise SystemExit(f"unexpected layer {kind}")
 
 
-def convert(model, calib: np.ndarray | None) -> bytes:
+def convert(model, calib: np.ndarray | None, spec=None) -> bytes:
     import tensorflow as tf
 
     conv = tf.lite.TFLiteConverter.from_keras_model(model)
@@ -101,7 +130,7 @@ def convert(model, calib: np.ndarray | None) -> bytes:
 
         def representative():
             for img in calib:
-                yield [img[None, :, :, None].astype(np.float32) / 255.0]
+                yield [normalize(img, spec)[None, :, :, None]]
 
         conv.optimizations = [tf.lite.Optimize.DEFAULT]
         conv.representative_dataset = representative
@@ -137,9 +166,9 @@ class Runner:
         return y.reshape(-1)
 
 
-def evaluate(path: Path, x_u8: np.ndarray) -> np.ndarray:
+def evaluate(path: Path, x_u8: np.ndarray, spec) -> np.ndarray:
     run = Runner(path)
-    return np.stack([run(img[None, :, :, None].astype(np.float32) / 255.0) for img in x_u8])
+    return np.stack([run(normalize(img, spec)[None, :, :, None]) for img in x_u8])
 
 
 def bench(paths: dict[str, Path], runs: int) -> dict[str, dict[str, float]]:
@@ -164,22 +193,63 @@ def bench(paths: dict[str, Path], runs: int) -> dict[str, dict[str, float]]:
     }
 
 
-def sidecar(name: str, tflite: Path, size: int, margin: float, kind: str) -> dict:
+def sidecar(name: str, tflite: Path, spec, kind: str, data_note: str = "FER2013") -> dict:
+    """The sidecar: the preprocessing fields come from the spec the run trained with."""
     return {
         "name": name,
         "labels": LABELS,
-        "input_size": [size, size],
-        "color": "gray",
-        "normalize": {"scale": 1 / 255, "offset": 0.0},
+        "input_size": list(spec.input_size),
+        "color": spec.color,
+        "normalize": {"scale": spec.normalize.scale, "offset": spec.normalize.offset},
+        "equalize": spec.equalize,
         "output": "probabilities",
-        "crop_margin": margin,
+        "crop_margin": spec.crop_margin,
         "crop_square": True,
         "source": f"mood-kiosk scripts/train_emotion.py + emotion_export.py ({kind}), "
-        "trained on FER2013; see models/README.md",
-        "license": "weights: this project's licence; training data FER2013 (research terms, "
-        "see models/README.md)",
+        f"trained on {data_note}; see models/README.md",
+        "license": f"weights: this project's licence; training data {data_note} (research "
+        "terms, see models/README.md)",
         "sha256": hashlib.sha256(tflite.read_bytes()).hexdigest(),
     }
+
+
+def run_spec(summary: dict, margin: float | None):
+    """The run's preprocessing (summary.json "preprocess"; older runs: gray, x/255)."""
+    from train_emotion import preprocess_spec
+
+    pre = summary.get("preprocess", {})
+    if margin is None:
+        margin = float(pre.get("crop_margin", 0.08))
+    return preprocess_spec(int(summary["input_size"]), margin, bool(pre.get("equalize", False)))
+
+
+def calibration_images(args: argparse.Namespace, spec) -> np.ndarray:
+    """Calibration pixels, stratified, from the same kinds of images the run trained on."""
+    from train_emotion import to_model_pixels
+
+    parts = []
+    n_wild = round(args.calib * args.wild_share) if args.wild else 0
+    if args.ferplus:
+        from emotion_data import ferplus_soft, load_ferplus
+
+        z = load_ferplus(args.ferplus)
+        soft, keep = ferplus_soft(z["votes"])
+        x, y = z["images"][keep], soft[keep].argmax(1)
+        parts.append(to_model_pixels(x[stratified(y, args.calib - n_wild, args.seed)], spec))
+    elif args.data:
+        x, y = load_folder(args.data, 0, args.run.parent / "cache" / "train_all.npz")
+        parts.append(to_model_pixels(x[stratified(y, args.calib - n_wild, args.seed)], spec))
+    else:
+        raise SystemExit("emotion_export.py: give --data or --ferplus for calibration images")
+    if n_wild:
+        from emotion_data import detect_boxes, read_split, wild_pixels
+
+        split = Path("models/training/wild_split.csv")
+        rows = [r for r in read_split(split) if r["split"] == "train"]
+        boxes = detect_boxes(args.wild, rows, Path("runs/wild/boxes.json"))
+        x, y, _ = wild_pixels(args.wild, rows, boxes, spec, spec.crop_margin)
+        parts.append(x[stratified(y, n_wild, args.seed)])
+    return np.concatenate(parts)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -192,38 +262,41 @@ def main(argv: list[str] | None = None) -> int:
     widths = [int(w) for w in summary["widths"]]
     convs = [int(n) for n in summary["convs"]]
     size = int(summary["input_size"])
-    with np.load(args.run / "best_weights.npz") as z:
+    spec = run_spec(summary, args.crop_margin)
+    with np.load(args.run / f"{args.weights}_weights.npz") as z:
         weights = {k: z[k] for k in z.files if not k.endswith("num_batches_tracked")}
     model = build_keras(widths, convs, size)
     copy_weights(model, weights)
 
     cache = args.run.parent / "cache"
-    x_tr, y_tr = load_folder(args.data, 0, cache / "train_all.npz")
+    from train_emotion import to_model_pixels
+
     x_va, y_va = load_folder(args.val, 0, cache / "val_all.npz")
-    x_tr, x_va = resize(x_tr, size), resize(x_va, size)
-    keras_probs = model.predict(
-        x_va[..., None].astype(np.float32) / 255.0, batch_size=256, verbose=0
-    )
+    x_va = to_model_pixels(x_va, spec)
+    keras_probs = model.predict(normalize(x_va, spec)[..., None], batch_size=256, verbose=0)
     keras_acc6 = report(keras_probs, y_va)["6"]["accuracy"]
-    trained_acc6 = summary["best_val_acc6"]
+    metrics_path = args.run / f"{args.weights}_metrics.json"
+    trained = json.loads(metrics_path.read_text())["val"] if metrics_path.exists() else {}
+    if "fer2013_val" in trained:
+        trained_acc6 = trained["fer2013_val"]["6"]["accuracy"]
+    else:
+        trained_acc6 = summary["best_val_acc6"]
     log.info("keras rebuild 6-class %.4f vs trained %.4f", keras_acc6, trained_acc6)
     if abs(keras_acc6 - trained_acc6) > 0.002:
         raise SystemExit("the Keras rebuild does not reproduce the trained net; not exporting")
 
     args.models.mkdir(parents=True, exist_ok=True)
-    calib = x_tr[stratified(y_tr, args.calib, args.seed)]
+    calib = calibration_images(args, spec)
     out: dict = {"name": args.name, "calibration_images": len(calib), "models": {}}
     paths = {}
     for kind, data in (("float", None), ("int8", calib)):
         path = args.models / f"{args.name}_{kind}.tflite"
-        path.write_bytes(convert(model, data))
-        path.with_suffix(".json").write_text(
-            json.dumps(sidecar(f"{args.name}-{kind}", path, size, args.crop_margin, kind), indent=1)
-            + "\n"
-        )
+        path.write_bytes(convert(model, data, spec))
+        meta = sidecar(f"{args.name}-{kind}", path, spec, kind, args.data_note)
+        path.with_suffix(".json").write_text(json.dumps(meta, indent=1) + "\n")
         paths[kind] = path
         t0 = time.monotonic()
-        metrics = report(evaluate(path, x_va), y_va)
+        metrics = report(evaluate(path, x_va, spec), y_va)
         out["models"][kind] = {
             "file": path.name,
             "bytes": path.stat().st_size,
