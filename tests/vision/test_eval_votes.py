@@ -121,7 +121,8 @@ def test_bad_vote_files_are_usage_errors(tmp_path):
     np.savez(tmp_path / "no_votes.npz", images=np.zeros((2, 48, 48), np.uint8))
     np.savez(tmp_path / "short.npz", images=np.zeros((2, 48, 48), np.uint8), votes=np.ones((2, 8)))
     (tmp_path / "junk.npz").write_bytes(b"\x00" * 64)
-    for name, message in (("no_votes", "needs arrays"), ("short", "votes must be"), ("junk", "readable")):
+    cases = (("no_votes", "needs arrays"), ("short", "votes must be"), ("junk", "readable"))
+    for name, message in cases:
         with pytest.raises(EvalInputError, match=message):
             load_samples(tmp_path / f"{name}.npz", SIX)
     d = tmp_path / "crops"
