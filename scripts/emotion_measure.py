@@ -32,7 +32,7 @@ from emotion_common import SIX
 from emotion_data import detect_boxes, read_split
 
 from kiosk.commands.eval import evaluate, load_samples
-from kiosk.vision.classifier import EmotionClassifier
+from kiosk.vision.classifier import EmotionClassifier, load_meta
 from kiosk.vision.preprocess import crop_face
 from kiosk.vision.runtime import TFLiteModel
 
@@ -54,10 +54,10 @@ def calibration(record: list, labels: list[str]) -> dict:
     cols = [labels.index(lab) for lab in SIX]
     top, right = [], []
     for truth, probs in record:
-        p = np.asarray(probs)[cols]
-        p = p / max(p.sum(), 1e-9)
+        # The mood window weighs a face by its top probability over all the model's labels.
+        p = np.asarray(probs)
         top.append(float(p.max()))
-        right.append(SIX[int(p.argmax())] == truth)
+        right.append(SIX[int(p[cols].argmax())] == truth)
     top, right = np.array(top), np.array(right)
     q = [10, 25, 50, 75, 90]
     out = {
@@ -90,8 +90,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--split", type=Path, default=Path("models/training/wild_split.csv"))
     p.add_argument("--cache", type=Path, default=Path("runs/wild"))
     p.add_argument("--json", type=Path, default=None)
+    p.add_argument(
+        "--flip",
+        action="store_true",
+        help="measure as if the sidecar had flip_average on (the daemon's own code path)",
+    )
     args = p.parse_args(argv)
-    clf = EmotionClassifier(TFLiteModel(args.model, 1))
+    model = TFLiteModel(args.model, 1)
+    meta = load_meta(args.model)
+    if args.flip:
+        meta = meta.model_copy(update={"flip_average": True})
+    clf = EmotionClassifier(model, meta)
     sets = {}
     samples, _, _ = load_samples(args.data / "ferplus/ferplus_valid.npz", SIX)
     sets["ferplus_test"] = evaluate(clf, samples, SIX)
@@ -113,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     real = [sets[k]["accuracy"] for k in ("ferplus_test", "wild_sfew", "wild_muxspace")]
     out = {
         "model": str(args.model),
+        "flip_average": clf.meta.flip_average,
         "classes": SIX,
         "real_mean": float(np.mean(real)),
         "sets": sets,

@@ -4,7 +4,8 @@ The sidecar (``<model>.json`` beside the ``.tflite``) says what the model expect
 user can drop in another model without code changes:
 labels (FER2013 names, in output order), input_size [W, H], color gray|rgb|bgr,
 normalize {scale, offset} applied to 0..255 pixels, output probabilities|logits,
-crop_margin (fraction of the face box added on each side), crop_square and equalize.
+crop_margin (fraction of the face box added on each side), crop_square, equalize and
+flip_average (test-time flip).
 The preprocessing itself is kiosk.vision.preprocess, shared with the training scripts.
 """
 
@@ -44,6 +45,11 @@ class ModelMeta(BaseModel):
     crop_square: bool = True
     equalize: bool = Field(
         False, description="Histogram-equalise the resized crop (gray: the image; colour: luma)."
+    )
+    flip_average: bool = Field(
+        False,
+        description="Also run the mirrored input and average the two outputs (test-time flip; "
+        "two invokes per face).",
     )
     source: str = ""
     license: str = ""
@@ -137,7 +143,16 @@ class EmotionClassifier:
 
     def classify_crop(self, crop_bgr: np.ndarray) -> np.ndarray:
         """Probabilities in ``self.labels`` order for one crop (already framed)."""
-        y = self.model.run(self.model_input(crop_bgr))[0].reshape(-1)
+        x = self.model_input(crop_bgr)
+        probs = self._probabilities(x)
+        if self.meta.flip_average:
+            # Mirroring the model input, not the crop, saves a second resize; the two are
+            # the same image up to the resize's rounding.
+            probs = (probs + self._probabilities(np.ascontiguousarray(x[:, :, ::-1]))) / 2
+        return probs
+
+    def _probabilities(self, x: np.ndarray) -> np.ndarray:
+        y = self.model.run(x)[0].reshape(-1)
         if self.meta.output == "logits":
             e = np.exp(y - y.max())
             return e / e.sum()

@@ -103,3 +103,14 @@ def test_export_writes_the_training_spec_into_the_sidecar(tmp_path):
     summary = {"input_size": 44, "preprocess": {"crop_margin": 0.12, "equalize": True}}
     again = emotion_export.run_spec(summary, None)
     assert (again.crop_margin, again.equalize, again.input_size) == (0.12, True, (44, 44))
+
+
+def test_flip_average_is_the_mean_of_the_input_and_its_mirror(tmp_path, astronaut):
+    plain = _classifier(tmp_path)
+    crop = crop_face(astronaut, PHOTO_FACE, plain.meta.crop_margin, True)
+    x = plain.model_input(crop)
+    mirrored = plain._probabilities(np.ascontiguousarray(x[:, :, ::-1]))
+    assert np.abs(mirrored - plain.classify_crop(crop)).max() > 1e-3  # the face is not symmetric
+    both = _classifier(tmp_path, flip_average=True).classify_crop(crop)
+    np.testing.assert_allclose(both, (plain.classify_crop(crop) + mirrored) / 2, atol=1e-6)
+    assert both.sum() == pytest.approx(1.0, abs=1e-3)
