@@ -83,9 +83,38 @@ def calibration(record: list, labels: list[str]) -> dict:
     return out
 
 
+def bench_classify(models: dict[str, EmotionClassifier], runs: int) -> dict:
+    """Median/p95 ms per face of classify(frame, box) on one thread: crop, resize, invoke
+    (both invokes with flip_average). Interleaved in rounds of 100 so the shared machine's
+    load hits every model alike; the real photo and its face box come with the package."""
+    import time
+
+    from kiosk.camera.compose import PHOTO_FACE, photo
+
+    frame = photo()
+    times: dict[str, list[float]] = {k: [] for k in models}
+    for clf in models.values():
+        for _ in range(50):
+            clf.classify(frame, PHOTO_FACE)
+    for _ in range(max(1, runs // 100)):
+        for k, clf in models.items():
+            for _ in range(100):
+                t0 = time.perf_counter()
+                clf.classify(frame, PHOTO_FACE)
+                times[k].append((time.perf_counter() - t0) * 1000)
+    out = {
+        k: {"median_ms": float(np.median(v)), "p95_ms": float(np.percentile(v, 95))}
+        for k, v in times.items()
+    }
+    base = next(iter(out.values()))["median_ms"]
+    for v in out.values():
+        v["ratio_to_first"] = round(v["median_ms"] / base, 3)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--model", type=Path, required=True)
+    p.add_argument("--model", type=Path, default=None)
     p.add_argument("--data", type=Path, default=DATA)
     p.add_argument("--split", type=Path, default=Path("models/training/wild_split.csv"))
     p.add_argument("--cache", type=Path, default=Path("runs/wild"))
@@ -95,7 +124,29 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="measure as if the sidecar had flip_average on (the daemon's own code path)",
     )
+    p.add_argument(
+        "--bench",
+        type=Path,
+        nargs="*",
+        default=None,
+        help="only time classify() per face for these models (the first is the ratio base)",
+    )
+    p.add_argument("--bench-runs", type=int, default=3000)
     args = p.parse_args(argv)
+    if args.bench:
+        clfs = {}
+        for path in args.bench:
+            clfs[path.name] = EmotionClassifier(TFLiteModel(path, 1))
+            if args.flip:
+                flipped = load_meta(path).model_copy(update={"flip_average": True})
+                clfs[path.name + "+flip"] = EmotionClassifier(TFLiteModel(path, 1), flipped)
+        res = bench_classify(clfs, args.bench_runs)
+        print(json.dumps(res, indent=1))
+        if args.json:
+            args.json.write_text(json.dumps(res, indent=1) + "\n")
+        return 0
+    if args.model is None:
+        p.error("--model is required (or --bench MODEL ...)")
     model = TFLiteModel(args.model, 1)
     meta = load_meta(args.model)
     if args.flip:
