@@ -125,6 +125,9 @@ def main(argv: list[str] | None = None) -> int:
         help="measure as if the sidecar had flip_average on (the daemon's own code path)",
     )
     p.add_argument(
+        "--equalize", action="store_true", help="measure as if the sidecar had equalize on"
+    )
+    p.add_argument(
         "--bench",
         type=Path,
         nargs="*",
@@ -151,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     meta = load_meta(args.model)
     if args.flip:
         meta = meta.model_copy(update={"flip_average": True})
+    if args.equalize:
+        meta = meta.model_copy(update={"equalize": True})
     clf = EmotionClassifier(model, meta)
     sets = {}
     samples, _, _ = load_samples(args.data / "ferplus/ferplus_valid.npz", SIX)
@@ -174,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     out = {
         "model": str(args.model),
         "flip_average": clf.meta.flip_average,
+        "equalize": clf.meta.equalize,
         "classes": SIX,
         "real_mean": float(np.mean(real)),
         "sets": sets,
