@@ -75,8 +75,50 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="model timed in the same run as the latency baseline",
     )
     p.add_argument("--bench-runs", type=int, default=2000, help="invocations per latency figure")
+    p.add_argument(
+        "--prior-tau",
+        type=float,
+        default=0.0,
+        help="logit adjustment: subtract tau * log(training prior) from the last layer's bias\n"
+        "(the class-weighted prior of the run's own targets, so 1 undoes it fully and\n"
+        "evens out the classes; 0 = the net as trained). Needs --ferplus/--wild or --data",
+    )
+    p.add_argument(
+        "--flip-average",
+        action="store_true",
+        help="sidecar flip_average: the kiosk averages each face with its mirror image",
+    )
     p.add_argument("--seed", type=int, default=1234)
     return p.parse_args(argv)
+
+
+def training_prior(args: argparse.Namespace, summary: dict) -> np.ndarray:
+    """The class prior the run's loss saw: its targets (FER+ votes, smoothed one-hot wild
+    and folder labels), each image weighted by the run's class weights, as train_emotion.py
+    computes them."""
+    from emotion_data import ferplus_soft, load_ferplus, read_split
+
+    run_args = summary["args"]
+    eps = float(run_args.get("label_smoothing", 0.1))
+    power = float(run_args.get("class_weight_power", 0.5))
+    repeat = int(run_args.get("wild_repeat", 3))
+    eye = np.eye(len(LABELS), dtype=np.float64) * (1 - eps) + eps / len(LABELS)
+    targets = []
+    if args.ferplus:
+        soft, keep = ferplus_soft(load_ferplus(args.ferplus)["votes"])
+        targets.append(soft[keep].astype(np.float64))
+    if args.wild:
+        rows = read_split(Path("models/training/wild_split.csv"))
+        y = [LABELS.index(r["label"]) for r in rows if r["split"] == "train"]
+        targets += [eye[y]] * repeat
+    if args.data and not args.ferplus:
+        _, y = load_folder(args.data, 0, args.run.parent / "cache" / "train_all.npz")
+        targets.append(eye[y])
+    t = np.concatenate(targets)
+    counts = np.bincount(t.argmax(1), minlength=len(LABELS))
+    w = (counts.max() / np.maximum(counts, 1)) ** power
+    prior = (t * (t @ w)[:, None]).sum(0)
+    return prior / prior.sum()
 
 
 def build_keras(widths: list[int], convs: list[int], size: int, n_classes: int = len(LABELS)):
@@ -193,7 +235,9 @@ def bench(paths: dict[str, Path], runs: int) -> dict[str, dict[str, float]]:
     }
 
 
-def sidecar(name: str, tflite: Path, spec, kind: str, data_note: str = "FER2013") -> dict:
+def sidecar(
+    name: str, tflite: Path, spec, kind: str, data_note: str = "FER2013", flip: bool = False
+) -> dict:
     """The sidecar: the preprocessing fields come from the spec the run trained with."""
     return {
         "name": name,
@@ -205,6 +249,7 @@ def sidecar(name: str, tflite: Path, spec, kind: str, data_note: str = "FER2013"
         "output": "probabilities",
         "crop_margin": spec.crop_margin,
         "crop_square": True,
+        "flip_average": flip,
         "source": f"mood-kiosk scripts/train_emotion.py + emotion_export.py ({kind}), "
         f"trained on {data_note}; see models/README.md",
         "license": f"weights: this project's licence; training data {data_note} (research "
@@ -285,14 +330,22 @@ def main(argv: list[str] | None = None) -> int:
     if abs(keras_acc6 - trained_acc6) > 0.002:
         raise SystemExit("the Keras rebuild does not reproduce the trained net; not exporting")
 
+    out: dict = {"name": args.name, "models": {}, "prior_tau": args.prior_tau}
+    if args.prior_tau:
+        prior = training_prior(args, summary)
+        dense = next(la for la in reversed(model.layers) if type(la).__name__ == "Dense")
+        kernel, bias = dense.get_weights()
+        dense.set_weights([kernel, bias - args.prior_tau * np.log(prior).astype(np.float32)])
+        out["training_prior"] = dict(zip(LABELS, prior.round(4).tolist(), strict=True))
+        log.info("logit adjustment tau %.2f, prior %s", args.prior_tau, out["training_prior"])
     args.models.mkdir(parents=True, exist_ok=True)
     calib = calibration_images(args, spec)
-    out: dict = {"name": args.name, "calibration_images": len(calib), "models": {}}
+    out["calibration_images"] = len(calib)
     paths = {}
     for kind, data in (("float", None), ("int8", calib)):
         path = args.models / f"{args.name}_{kind}.tflite"
         path.write_bytes(convert(model, data, spec))
-        meta = sidecar(f"{args.name}-{kind}", path, spec, kind, args.data_note)
+        meta = sidecar(f"{args.name}-{kind}", path, spec, kind, args.data_note, args.flip_average)
         path.with_suffix(".json").write_text(json.dumps(meta, indent=1) + "\n")
         paths[kind] = path
         t0 = time.monotonic()
