@@ -54,7 +54,7 @@ def main() -> int:
     out = {
         "ferplus_images": len(a),
         "matched": int(matched.sum()),
-        "matched_distinct_fer2013_images": int(len(np.unique(best[matched]))),
+        "matched_distinct_fer2013_images": len(np.unique(best[matched])),
         "median_best_correlation": float(np.median(corr)),
         "six_class_pairs": int(both.sum()),
         "fer2013_label_equals_ferplus_majority_6cls": agree,
