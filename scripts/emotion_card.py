@@ -40,7 +40,11 @@ REAL = (
 def real_world(paths: list[Path]) -> list[str]:
     """The real-world table from scripts/emotion_measure.py JSON files, one row each."""
     head = " | ".join(name for _, name in REAL)
-    out = [f"| model | {head} | **real mean** | fer2013/validation |", "|---" * 6 + "|"]
+    out = [
+        f"| model | {head} | **real mean** | SFEW / muxspace, unseen clip or person | "
+        "fer2013/validation |",
+        "|---" * 7 + "|",
+    ]
     for path in paths:
         m = json.loads(path.read_text())
         sets = m["sets"]
@@ -50,8 +54,11 @@ def real_world(paths: list[Path]) -> list[str]:
             f"{pct(sets[k]['accuracy'])} (bal. {pct(sets[k]['balanced_accuracy'])})"
             for k, _ in REAL
         )
+        unseen = " / ".join(
+            f"{pct(sets[k]['unseen_group']['accuracy'])}" for k in ("wild_sfew", "wild_muxspace")
+        )
         out.append(
-            f"| {name} | {cells} | **{pct(m['real_mean'])}** | "
+            f"| {name} | {cells} | **{pct(m['real_mean'])}** | {unseen} | "
             f"{pct(sets['fer2013_val']['accuracy'])} |"
         )
     return out

@@ -106,6 +106,17 @@ def make_split(rows: list[tuple[str, str, str]], frac: float, seed: int) -> list
     return out
 
 
+def group_of(row: dict) -> str:
+    """Who or what a photo shows beyond itself: SFEW's film clip (movie and timestamp, the
+    first two parts of the name), muxspace's person (the name before the counter). The split
+    is random per image, so a held-out face can share a clip or a person with training;
+    emotion_measure.py reports the held-out faces whose group training never saw apart."""
+    name = row["path"].rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    if row["source"] == "sfew":
+        return row["source"] + ":" + "_".join(name.split("_")[:2])
+    return row["source"] + ":" + name.rsplit("_", 1)[0]
+
+
 def read_split(path: Path) -> list[dict]:
     with path.open(newline="") as fh:
         return list(csv.DictReader(fh))

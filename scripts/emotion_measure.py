@@ -29,7 +29,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from emotion_common import SIX
-from emotion_data import detect_boxes, read_split
+from emotion_data import detect_boxes, group_of, read_split
 
 from kiosk.commands.eval import evaluate, load_samples
 from kiosk.vision.classifier import EmotionClassifier, load_meta
@@ -121,8 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", type=Path, default=None)
     p.add_argument(
         "--flip",
-        action="store_true",
-        help="measure as if the sidecar had flip_average on (the daemon's own code path)",
+        choices=["sidecar", "on", "off"],
+        default="sidecar",
+        help="flip_average as the sidecar says, or forced on / off (the daemon's code path)",
     )
     p.add_argument(
         "--equalize", action="store_true", help="measure as if the sidecar had equalize on"
@@ -139,10 +140,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.bench:
         clfs = {}
         for path in args.bench:
-            clfs[path.name] = EmotionClassifier(TFLiteModel(path, 1))
-            if args.flip:
-                flipped = load_meta(path).model_copy(update={"flip_average": True})
-                clfs[path.name + "+flip"] = EmotionClassifier(TFLiteModel(path, 1), flipped)
+            for flip in (False, True):
+                meta = load_meta(path).model_copy(update={"flip_average": flip})
+                name = path.name + ("+flip" if flip else "")
+                clfs[name] = EmotionClassifier(TFLiteModel(path, 1), meta)
         res = bench_classify(clfs, args.bench_runs)
         print(json.dumps(res, indent=1))
         if args.json:
@@ -152,15 +153,17 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--model is required (or --bench MODEL ...)")
     model = TFLiteModel(args.model, 1)
     meta = load_meta(args.model)
-    if args.flip:
-        meta = meta.model_copy(update={"flip_average": True})
+    if args.flip != "sidecar":
+        meta = meta.model_copy(update={"flip_average": args.flip == "on"})
     if args.equalize:
         meta = meta.model_copy(update={"equalize": True})
     clf = EmotionClassifier(model, meta)
     sets = {}
     samples, _, _ = load_samples(args.data / "ferplus/ferplus_valid.npz", SIX)
     sets["ferplus_test"] = evaluate(clf, samples, SIX)
-    rows = [r for r in read_split(args.split) if r["split"] == "val"]
+    split = read_split(args.split)
+    rows = [r for r in split if r["split"] == "val"]
+    seen = {group_of(r) for r in split if r["split"] == "train"}
     root = args.data / "wild_train"
     boxes = detect_boxes(root, rows, args.cache / "boxes.json")
     record: list = []
@@ -169,6 +172,8 @@ def main(argv: list[str] | None = None) -> int:
         active = [lab for lab in SIX if any(r["label"] == lab for r in sub)]
         res = evaluate(clf, wild_samples(root, sub, boxes, clf.meta), SIX, record)
         res["labels_present"] = active
+        unseen = [r for r in sub if group_of(r) not in seen]
+        res["unseen_group"] = evaluate(clf, wild_samples(root, unseen, boxes, clf.meta), SIX)
         res["no_face_centre_crop"] = sum(
             not boxes[r["path"]]["found"] for r in sub if r["label"] in SIX
         )
@@ -176,16 +181,22 @@ def main(argv: list[str] | None = None) -> int:
     samples, _, _ = load_samples(args.data / "fer2013/validation", SIX)
     sets["fer2013_val"] = evaluate(clf, samples, SIX)
     real = [sets[k]["accuracy"] for k in ("ferplus_test", "wild_sfew", "wild_muxspace")]
+    unseen = [sets[k]["unseen_group"]["accuracy"] for k in ("wild_sfew", "wild_muxspace")]
     out = {
         "model": str(args.model),
         "flip_average": clf.meta.flip_average,
         "equalize": clf.meta.equalize,
         "classes": SIX,
         "real_mean": float(np.mean(real)),
+        "real_mean_unseen_groups": float(np.mean([real[0], *unseen])),
         "sets": sets,
         "wild_calibration": calibration(record, clf.labels),
     }
     line = "  ".join(f"{k} {v['accuracy']:.2%}" for k, v in sets.items())
+    line += "  unseen-group: " + "  ".join(
+        f"{k} {sets[k]['unseen_group']['accuracy']:.2%} ({sets[k]['unseen_group']['images']})"
+        for k in ("wild_sfew", "wild_muxspace")
+    )
     print(f"{args.model.name}: {line}  real mean {out['real_mean']:.2%}")
     if args.json:
         args.json.write_text(json.dumps(out, indent=1) + "\n")
