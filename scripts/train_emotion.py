@@ -4,13 +4,21 @@
     python scripts/train_emotion.py --data ../shared/data/fer2013/train \
         --val ../shared/data/fer2013/validation --out runs/emotion
 
+Real-world mode (issue 12; scripts/train_emotion_wild_recipe.sh): --ferplus NPZ trains on
+FER+'s raw images with the vote distributions as soft targets, --wild ROOT adds wild_train's
+train split framed by the kiosk's detector (scripts/emotion_data.py), --camera-aug swaps in
+camera-reality augmentation, --equalize puts histogram equalisation into the sidecar, and
+--time-budget runs the one-cycle schedule on the clock. Every input goes through
+kiosk.vision.preprocess, the code the daemon serves with.
+
 The defaults train the shipped student net on its own (about 80 s an epoch on 2 CPU cores,
 so 80 epochs fit in about 2 hours). With --teacher RUN [RUN ...] it is distilled from larger
 nets trained by this same script (scripts/train_emotion_recipe.sh is the shipped recipe).
 
-Writes to OUT: train.log, history.csv, best.pt (PyTorch state dict of the epoch with the best
-6-class validation accuracy), best_weights.npz (the same weights as plain arrays, which
-scripts/emotion_export.py turns into TFLite without needing torch) and summary.json.
+Writes to OUT: train.log, history.csv, best.pt (PyTorch state dict of the epoch best by
+--select), best_weights.npz (the same weights as plain arrays, which
+scripts/emotion_export.py turns into TFLite without needing torch), last.pt /
+last_weights.npz (every epoch, so a run cut short can still be exported) and summary.json.
 Needs the optional `train` extra (`pip install -e .[train]`); nothing here is used at run time.
 """
 
