@@ -30,10 +30,78 @@ def confusion(block: dict) -> list[str]:
     return lines
 
 
+REAL = (
+    ("ferplus_test", "FER+ test"),
+    ("wild_sfew", "SFEW held out"),
+    ("wild_muxspace", "muxspace held out"),
+)
+
+
+def real_world(paths: list[Path]) -> list[str]:
+    """The real-world table from scripts/emotion_measure.py JSON files, one row each."""
+    head = " | ".join(name for _, name in REAL)
+    out = [
+        f"| model | {head} | **real mean** | SFEW / muxspace, unseen clip or person | "
+        "fer2013/validation |",
+        "|---" * 7 + "|",
+    ]
+    for path in paths:
+        m = json.loads(path.read_text())
+        sets = m["sets"]
+        name = Path(m["model"]).name + (" + flip" if m.get("flip_average") else "")
+        name += " + equalize" if m.get("equalize") and "real" not in name else ""
+        cells = " | ".join(
+            f"{pct(sets[k]['accuracy'])} (bal. {pct(sets[k]['balanced_accuracy'])})"
+            for k, _ in REAL
+        )
+        unseen = " / ".join(
+            f"{pct(sets[k]['unseen_group']['accuracy'])}" for k in ("wild_sfew", "wild_muxspace")
+        )
+        out.append(
+            f"| {name} | {cells} | **{pct(m['real_mean'])}** | {unseen} | "
+            f"{pct(sets['fer2013_val']['accuracy'])} |"
+        )
+    return out
+
+
+def calibration_table(path: Path) -> list[str]:
+    c = json.loads(path.read_text())["wild_calibration"]
+    out = [
+        "| min top probability | faces kept | accuracy of kept | errors kept |",
+        "|---|---|---|---|",
+    ]
+    for t, v in c["by_threshold"].items():
+        out.append(
+            f"| {t} | {pct(v['faces_kept'])} | {pct(v['accuracy_of_kept'])} | "
+            f"{pct(v['errors_kept'])} |"
+        )
+    q = c["correct_top_prob_quantiles"], c["wrong_top_prob_quantiles"]
+    out += [
+        "",
+        "Top probability, quartiles 25/50/75: right answers "
+        + "/".join(f"{q[0][k]:.2f}" for k in ("25", "50", "75"))
+        + ", wrong ones "
+        + "/".join(f"{q[1][k]:.2f}" for k in ("25", "50", "75")),
+    ]
+    return out
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("run", type=Path, help="folder with summary.json and export.json")
+    p.add_argument("run", type=Path, nargs="?", help="folder with summary.json and export.json")
+    p.add_argument(
+        "--measure", type=Path, nargs="+", default=None, help="emotion_measure.py JSON files"
+    )
+    p.add_argument("--calibration", type=Path, default=None, help="one emotion_measure.py JSON")
     args = p.parse_args()
+    if args.measure or args.calibration:
+        lines = real_world(args.measure) if args.measure else []
+        if args.calibration:
+            lines += ["", *calibration_table(args.calibration)]
+        print("\n".join(lines))
+        return 0
+    if args.run is None:
+        p.error("give a run folder, or --measure / --calibration")
     summary = json.loads((args.run / "summary.json").read_text())
     export = json.loads((args.run / "export.json").read_text())
     models = export["models"]

@@ -25,7 +25,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from emotion_common import LABELS, load_folder, report, resize, stratified
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from emotion_common import LABELS, load_folder, report, stratified
+
+from kiosk.vision.preprocess import normalize
 
 log = logging.getLogger("emotion")
 
@@ -33,12 +36,38 @@ log = logging.getLogger("emotion")
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--run", type=Path, required=True, help="train_emotion.py output folder")
-    p.add_argument("--data", type=Path, required=True, help="training folder (calibration images)")
+    p.add_argument("--data", type=Path, default=None, help="training folder (calibration images)")
+    p.add_argument(
+        "--ferplus", type=Path, default=None, help="FER+ train .npz: calibration images instead"
+    )
+    p.add_argument(
+        "--wild",
+        type=Path,
+        default=None,
+        help="wild_train root: a share of the calibration images from its train split",
+    )
+    p.add_argument("--wild-share", type=float, default=0.3, help="share of wild calibration images")
     p.add_argument("--val", type=Path, required=True, help="validation folder")
+    p.add_argument(
+        "--weights",
+        default="best",
+        choices=["best", "last"],
+        help="checkpoint to export: best (the run's --select) or last epoch",
+    )
+    p.add_argument(
+        "--data-note",
+        default="FER2013",
+        help="what the model was trained on, for the sidecar's source and license fields",
+    )
     p.add_argument("--models", type=Path, default=Path("models"), help="where the models go")
     p.add_argument("--name", default="emotion_cnn", help="file stem: <name>_int8 / <name>_float")
     p.add_argument("--calib", type=int, default=500, help="calibration images (stratified)")
-    p.add_argument("--crop-margin", type=float, default=0.15, help="sidecar crop_margin")
+    p.add_argument(
+        "--crop-margin",
+        type=float,
+        default=None,
+        help="sidecar crop_margin (default: the run's own, from its summary.json)",
+    )
     p.add_argument(
         "--baseline",
         type=Path,
@@ -46,8 +75,50 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="model timed in the same run as the latency baseline",
     )
     p.add_argument("--bench-runs", type=int, default=2000, help="invocations per latency figure")
+    p.add_argument(
+        "--prior-tau",
+        type=float,
+        default=0.0,
+        help="logit adjustment: subtract tau * log(training prior) from the last layer's bias\n"
+        "(the class-weighted prior of the run's own targets, so 1 undoes it fully and\n"
+        "evens out the classes; 0 = the net as trained). Needs --ferplus/--wild or --data",
+    )
+    p.add_argument(
+        "--flip-average",
+        action="store_true",
+        help="sidecar flip_average: the kiosk averages each face with its mirror image",
+    )
     p.add_argument("--seed", type=int, default=1234)
     return p.parse_args(argv)
+
+
+def training_prior(args: argparse.Namespace, summary: dict) -> np.ndarray:
+    """The class prior the run's loss saw: its targets (FER+ votes, smoothed one-hot wild
+    and folder labels), each image weighted by the run's class weights, as train_emotion.py
+    computes them."""
+    from emotion_data import ferplus_soft, load_ferplus, read_split
+
+    run_args = summary["args"]
+    eps = float(run_args.get("label_smoothing", 0.1))
+    power = float(run_args.get("class_weight_power", 0.5))
+    repeat = int(run_args.get("wild_repeat", 3))
+    eye = np.eye(len(LABELS), dtype=np.float64) * (1 - eps) + eps / len(LABELS)
+    targets = []
+    if args.ferplus:
+        soft, keep = ferplus_soft(load_ferplus(args.ferplus)["votes"])
+        targets.append(soft[keep].astype(np.float64))
+    if args.wild:
+        rows = read_split(Path("models/training/wild_split.csv"))
+        y = [LABELS.index(r["label"]) for r in rows if r["split"] == "train"]
+        targets += [eye[y]] * repeat
+    if args.data and not args.ferplus:
+        _, y = load_folder(args.data, 0, args.run.parent / "cache" / "train_all.npz")
+        targets.append(eye[y])
+    t = np.concatenate(targets)
+    counts = np.bincount(t.argmax(1), minlength=len(LABELS))
+    w = (counts.max() / np.maximum(counts, 1)) ** power
+    prior = (t * (t @ w)[:, None]).sum(0)
+    return prior / prior.sum()
 
 
 def build_keras(widths: list[int], convs: list[int], size: int, n_classes: int = len(LABELS)):
@@ -93,7 +164,7 @@ def copy_weights(model, weights: dict[str, np.ndarray]) -> None:
             raise SystemExit(f"unexpected layer {kind}")
 
 
-def convert(model, calib: np.ndarray | None) -> bytes:
+def convert(model, calib: np.ndarray | None, spec=None) -> bytes:
     import tensorflow as tf
 
     conv = tf.lite.TFLiteConverter.from_keras_model(model)
@@ -101,7 +172,7 @@ def convert(model, calib: np.ndarray | None) -> bytes:
 
         def representative():
             for img in calib:
-                yield [img[None, :, :, None].astype(np.float32) / 255.0]
+                yield [normalize(img, spec)[None, :, :, None]]
 
         conv.optimizations = [tf.lite.Optimize.DEFAULT]
         conv.representative_dataset = representative
@@ -137,9 +208,9 @@ class Runner:
         return y.reshape(-1)
 
 
-def evaluate(path: Path, x_u8: np.ndarray) -> np.ndarray:
+def evaluate(path: Path, x_u8: np.ndarray, spec) -> np.ndarray:
     run = Runner(path)
-    return np.stack([run(img[None, :, :, None].astype(np.float32) / 255.0) for img in x_u8])
+    return np.stack([run(normalize(img, spec)[None, :, :, None]) for img in x_u8])
 
 
 def bench(paths: dict[str, Path], runs: int) -> dict[str, dict[str, float]]:
@@ -164,22 +235,66 @@ def bench(paths: dict[str, Path], runs: int) -> dict[str, dict[str, float]]:
     }
 
 
-def sidecar(name: str, tflite: Path, size: int, margin: float, kind: str) -> dict:
+def sidecar(
+    name: str, tflite: Path, spec, kind: str, data_note: str = "FER2013", flip: bool = False
+) -> dict:
+    """The sidecar: the preprocessing fields come from the spec the run trained with."""
     return {
         "name": name,
         "labels": LABELS,
-        "input_size": [size, size],
-        "color": "gray",
-        "normalize": {"scale": 1 / 255, "offset": 0.0},
+        "input_size": list(spec.input_size),
+        "color": spec.color,
+        "normalize": {"scale": spec.normalize.scale, "offset": spec.normalize.offset},
+        "equalize": spec.equalize,
         "output": "probabilities",
-        "crop_margin": margin,
+        "crop_margin": spec.crop_margin,
         "crop_square": True,
+        "flip_average": flip,
         "source": f"mood-kiosk scripts/train_emotion.py + emotion_export.py ({kind}), "
-        "trained on FER2013; see models/README.md",
-        "license": "weights: this project's licence; training data FER2013 (research terms, "
-        "see models/README.md)",
+        f"trained on {data_note}; see models/README.md",
+        "license": f"weights: this project's licence; training data {data_note} (research "
+        "terms, see models/README.md)",
         "sha256": hashlib.sha256(tflite.read_bytes()).hexdigest(),
     }
+
+
+def run_spec(summary: dict, margin: float | None):
+    """The run's preprocessing (summary.json "preprocess"; older runs: gray, x/255)."""
+    from train_emotion import preprocess_spec
+
+    pre = summary.get("preprocess", {})
+    if margin is None:
+        margin = float(pre.get("crop_margin", 0.08))
+    return preprocess_spec(int(summary["input_size"]), margin, bool(pre.get("equalize", False)))
+
+
+def calibration_images(args: argparse.Namespace, spec) -> np.ndarray:
+    """Calibration pixels, stratified, from the same kinds of images the run trained on."""
+    from train_emotion import to_model_pixels
+
+    parts = []
+    n_wild = round(args.calib * args.wild_share) if args.wild else 0
+    if args.ferplus:
+        from emotion_data import ferplus_soft, load_ferplus
+
+        z = load_ferplus(args.ferplus)
+        soft, keep = ferplus_soft(z["votes"])
+        x, y = z["images"][keep], soft[keep].argmax(1)
+        parts.append(to_model_pixels(x[stratified(y, args.calib - n_wild, args.seed)], spec))
+    elif args.data:
+        x, y = load_folder(args.data, 0, args.run.parent / "cache" / "train_all.npz")
+        parts.append(to_model_pixels(x[stratified(y, args.calib - n_wild, args.seed)], spec))
+    else:
+        raise SystemExit("emotion_export.py: give --data or --ferplus for calibration images")
+    if n_wild:
+        from emotion_data import detect_boxes, read_split, wild_pixels
+
+        split = Path("models/training/wild_split.csv")
+        rows = [r for r in read_split(split) if r["split"] == "train"]
+        boxes = detect_boxes(args.wild, rows, Path("runs/wild/boxes.json"))
+        x, y, _ = wild_pixels(args.wild, rows, boxes, spec, spec.crop_margin)
+        parts.append(x[stratified(y, n_wild, args.seed)])
+    return np.concatenate(parts)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -192,38 +307,49 @@ def main(argv: list[str] | None = None) -> int:
     widths = [int(w) for w in summary["widths"]]
     convs = [int(n) for n in summary["convs"]]
     size = int(summary["input_size"])
-    with np.load(args.run / "best_weights.npz") as z:
+    spec = run_spec(summary, args.crop_margin)
+    with np.load(args.run / f"{args.weights}_weights.npz") as z:
         weights = {k: z[k] for k in z.files if not k.endswith("num_batches_tracked")}
     model = build_keras(widths, convs, size)
     copy_weights(model, weights)
 
     cache = args.run.parent / "cache"
-    x_tr, y_tr = load_folder(args.data, 0, cache / "train_all.npz")
+    from train_emotion import to_model_pixels
+
     x_va, y_va = load_folder(args.val, 0, cache / "val_all.npz")
-    x_tr, x_va = resize(x_tr, size), resize(x_va, size)
-    keras_probs = model.predict(
-        x_va[..., None].astype(np.float32) / 255.0, batch_size=256, verbose=0
-    )
+    x_va = to_model_pixels(x_va, spec)
+    keras_probs = model.predict(normalize(x_va, spec)[..., None], batch_size=256, verbose=0)
     keras_acc6 = report(keras_probs, y_va)["6"]["accuracy"]
-    trained_acc6 = summary["best_val_acc6"]
+    metrics_path = args.run / f"{args.weights}_metrics.json"
+    trained = json.loads(metrics_path.read_text())["val"] if metrics_path.exists() else {}
+    if "fer2013_val" in trained:
+        trained_acc6 = trained["fer2013_val"]["6"]["accuracy"]
+    else:
+        trained_acc6 = summary["best_val_acc6"]
     log.info("keras rebuild 6-class %.4f vs trained %.4f", keras_acc6, trained_acc6)
     if abs(keras_acc6 - trained_acc6) > 0.002:
         raise SystemExit("the Keras rebuild does not reproduce the trained net; not exporting")
 
+    out: dict = {"name": args.name, "models": {}, "prior_tau": args.prior_tau}
+    if args.prior_tau:
+        prior = training_prior(args, summary)
+        dense = next(la for la in reversed(model.layers) if type(la).__name__ == "Dense")
+        kernel, bias = dense.get_weights()
+        dense.set_weights([kernel, bias - args.prior_tau * np.log(prior).astype(np.float32)])
+        out["training_prior"] = dict(zip(LABELS, prior.round(4).tolist(), strict=True))
+        log.info("logit adjustment tau %.2f, prior %s", args.prior_tau, out["training_prior"])
     args.models.mkdir(parents=True, exist_ok=True)
-    calib = x_tr[stratified(y_tr, args.calib, args.seed)]
-    out: dict = {"name": args.name, "calibration_images": len(calib), "models": {}}
+    calib = calibration_images(args, spec)
+    out["calibration_images"] = len(calib)
     paths = {}
     for kind, data in (("float", None), ("int8", calib)):
         path = args.models / f"{args.name}_{kind}.tflite"
-        path.write_bytes(convert(model, data))
-        path.with_suffix(".json").write_text(
-            json.dumps(sidecar(f"{args.name}-{kind}", path, size, args.crop_margin, kind), indent=1)
-            + "\n"
-        )
+        path.write_bytes(convert(model, data, spec))
+        meta = sidecar(f"{args.name}-{kind}", path, spec, kind, args.data_note, args.flip_average)
+        path.with_suffix(".json").write_text(json.dumps(meta, indent=1) + "\n")
         paths[kind] = path
         t0 = time.monotonic()
-        metrics = report(evaluate(path, x_va), y_va)
+        metrics = report(evaluate(path, x_va, spec), y_va)
         out["models"][kind] = {
             "file": path.name,
             "bytes": path.stat().st_size,

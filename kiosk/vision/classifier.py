@@ -4,7 +4,9 @@ The sidecar (``<model>.json`` beside the ``.tflite``) says what the model expect
 user can drop in another model without code changes:
 labels (FER2013 names, in output order), input_size [W, H], color gray|rgb|bgr,
 normalize {scale, offset} applied to 0..255 pixels, output probabilities|logits,
-crop_margin (fraction of the face box added on each side) and crop_square.
+crop_margin (fraction of the face box added on each side), crop_square, equalize and
+flip_average (test-time flip).
+The preprocessing itself is kiosk.vision.preprocess, shared with the training scripts.
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ import json
 from pathlib import Path
 from typing import Literal
 
-import cv2
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from kiosk.api import EMOTIONS
-from kiosk.vision.detector import shrink
+from kiosk.vision.preprocess import crop_face, model_pixels, model_tensor
+
+__all__ = ["EmotionClassifier", "ModelMeta", "crop_face", "load_meta", "sidecar_path"]
 from kiosk.vision.runtime import ModelError, TFLiteModel
 
 
@@ -40,6 +43,14 @@ class ModelMeta(BaseModel):
     output: Literal["probabilities", "logits"] = "probabilities"
     crop_margin: float = Field(0.0, ge=0.0, le=1.0)
     crop_square: bool = True
+    equalize: bool = Field(
+        False, description="Histogram-equalise the resized crop (gray: the image; colour: luma)."
+    )
+    flip_average: bool = Field(
+        False,
+        description="Also run the mirrored input and average the two outputs (test-time flip; "
+        "two invokes per face).",
+    )
     source: str = ""
     license: str = ""
     sha256: str = ""
@@ -90,25 +101,6 @@ def _takes_pixels_as_int8(model: TFLiteModel, meta: ModelMeta) -> bool:
     )
 
 
-def crop_face(
-    frame_bgr: np.ndarray, box: tuple[float, float, float, float], margin: float, square: bool
-) -> np.ndarray:
-    """The face region with margin; parts outside the frame are filled by edge replication."""
-    x, y, w, h = box
-    cx, cy = x + w / 2, y + h / 2
-    if square:
-        w = h = max(w, h)
-    w, h = w * (1 + 2 * margin), h * (1 + 2 * margin)
-    x0, y0 = round(cx - w / 2), round(cy - h / 2)
-    x1, y1 = x0 + max(1, round(w)), y0 + max(1, round(h))
-    fh, fw = frame_bgr.shape[:2]
-    if x0 >= 0 and y0 >= 0 and x1 <= fw and y1 <= fh:
-        return frame_bgr[y0:y1, x0:x1]
-    pad = (max(0, -y0), max(0, y1 - fh), max(0, -x0), max(0, x1 - fw))
-    inner = frame_bgr[max(0, y0) : min(fh, y1), max(0, x0) : min(fw, x1)]
-    return cv2.copyMakeBorder(inner, *pad, cv2.BORDER_REPLICATE)
-
-
 class EmotionClassifier:
     """Reads an emotion distribution from a face crop."""
 
@@ -130,25 +122,14 @@ class EmotionClassifier:
                 f"{len(self.meta.labels)} labels"
             )
         self.labels = self.meta.labels
-        self._scale = np.float32(self.meta.normalize.scale)
-        self._offset = np.float32(self.meta.normalize.offset)
         self._byte_input = _takes_pixels_as_int8(model, self.meta)
 
     def _pixels(self, crop_bgr: np.ndarray) -> np.ndarray:
         """The crop in the model's colour order and input size, still uint8."""
-        w, h = self.meta.input_size
-        if self.meta.color == "gray":
-            img = cv2.cvtColor(crop_bgr, cv2.COLOR_BGR2GRAY) if crop_bgr.ndim == 3 else crop_bgr
-        elif self.meta.color == "rgb":
-            img = cv2.cvtColor(crop_bgr, cv2.COLOR_BGR2RGB)
-        else:
-            img = crop_bgr
-        return shrink(img, w, h)
+        return model_pixels(crop_bgr, self.meta)
 
     def preprocess(self, crop_bgr: np.ndarray) -> np.ndarray:
-        w, h = self.meta.input_size
-        x = self._pixels(crop_bgr).astype(np.float32) * self._scale + self._offset
-        return x.reshape(1, h, w, -1)
+        return model_tensor(crop_bgr, self.meta)
 
     def model_input(self, crop_bgr: np.ndarray) -> np.ndarray:
         """The input tensor for one crop: int8 straight from the pixels where that is exact."""
@@ -162,7 +143,16 @@ class EmotionClassifier:
 
     def classify_crop(self, crop_bgr: np.ndarray) -> np.ndarray:
         """Probabilities in ``self.labels`` order for one crop (already framed)."""
-        y = self.model.run(self.model_input(crop_bgr))[0].reshape(-1)
+        x = self.model_input(crop_bgr)
+        probs = self._probabilities(x)
+        if self.meta.flip_average:
+            # Mirroring the model input, not the crop, saves a second resize; the two are
+            # the same image up to the resize's rounding.
+            probs = (probs + self._probabilities(np.ascontiguousarray(x[:, :, ::-1]))) / 2
+        return probs
+
+    def _probabilities(self, x: np.ndarray) -> np.ndarray:
+        y = self.model.run(x)[0].reshape(-1)
         if self.meta.output == "logits":
             e = np.exp(y - y.max())
             return e / e.sum()
