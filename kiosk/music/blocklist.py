@@ -15,7 +15,6 @@ import fnmatch
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from types import SimpleNamespace
@@ -24,6 +23,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from kiosk.settings_base import Section
+from kiosk.state_files import write_json_atomic
 
 log = logging.getLogger(__name__)
 
@@ -213,24 +213,5 @@ class BlockList:
     def _save(self) -> None:
         if self.path is None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         data = {"version": 1, "rules": [{k: v} for k, v in self._user]}
-        fd, tmp = tempfile.mkstemp(prefix=".blocklist-", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(data, f, indent=1)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-        try:  # the rename itself survives a power cut only once the folder is synced
-            dfd = os.open(self.path.parent, os.O_RDONLY)
-            try:
-                os.fsync(dfd)
-            finally:
-                os.close(dfd)
-        except OSError:
-            pass
+        write_json_atomic(self.path, data, ".blocklist-", sync_dir=True, indent=1)

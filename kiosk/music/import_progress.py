@@ -8,13 +8,12 @@ logged once and the import goes on.
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from kiosk.state_files import write_json_atomic
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +34,10 @@ class ProgressFile:
         self._last = now
         record = {"ts": time.time(), **event}
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".import-progress-", dir=self.path.parent)
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(record, f, default=str)
-            os.chmod(tmp, 0o640)
-            os.replace(tmp, self.path)
+            # Not fsynced: a progress note lost to a power cut costs nothing.
+            write_json_atomic(
+                self.path, record, ".import-progress-", mode=0o640, fsync=False, default=str
+            )
         except OSError as exc:
             if not self._warned:
                 self._warned = True

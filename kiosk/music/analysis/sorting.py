@@ -10,13 +10,13 @@ import contextlib
 import json
 import math
 import os
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kiosk.music.analysis.sorting_config import SortingConfig
+from kiosk.state_files import write_json_atomic
 
 CORRECTIONS_FILE = "music-corrections.json"
 
@@ -116,15 +116,4 @@ class Corrections:
             self._write()
 
     def _write(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".corrections.")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(self._data, f, ensure_ascii=False, indent=1)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        write_json_atomic(self.path, self._data, ".corrections.", ensure_ascii=False, indent=1)
