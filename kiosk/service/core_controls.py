@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import math
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -21,6 +23,17 @@ from kiosk.music.skiplimit import SkipLimiter
 from kiosk.service.logs import fields
 
 log = logging.getLogger("kiosk.service.core")
+
+
+@contextmanager
+def _block_list_errors() -> Iterator[None]:
+    """A bad rule or a block list that cannot be saved is the command's error reply."""
+    try:
+        yield
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    except OSError as exc:
+        raise CommandError(f"block list cannot be saved: {exc.strerror or exc}") from None
 
 
 class ControlsMixin:
@@ -93,12 +106,8 @@ class ControlsMixin:
                 value = self._relative(self._track["path"])
             if limited:
                 self._check_staff_block(kind, value)
-            try:
+            with _block_list_errors():
                 rule = self.blocklist.add(kind, value)
-            except ValueError as exc:
-                raise CommandError(str(exc)) from None
-            except OSError as exc:
-                raise CommandError(f"block list cannot be saved: {exc.strerror or exc}") from None
             log.info("blocked", extra=fields(**rule))
             self._blocks_changed()
             return rule
@@ -119,12 +128,8 @@ class ControlsMixin:
 
     def unblock(self, kind: str, value: str) -> None:
         with self._locked():
-            try:
+            with _block_list_errors():
                 removed = self.blocklist.remove(kind, value)
-            except ValueError as exc:
-                raise CommandError(str(exc)) from None
-            except OSError as exc:
-                raise CommandError(f"block list cannot be saved: {exc.strerror or exc}") from None
             if not removed:
                 raise CommandError(f"{kind} {value!r} is not blocked")
             log.info("unblocked", extra=fields(**{kind: value}))
