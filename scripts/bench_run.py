@@ -210,6 +210,36 @@ def _start(cfg: Path, tmp: Path) -> tuple[subprocess.Popen, Path]:
     return proc, log_path
 
 
+def _wait_first_sample(runs: dict, deadline: float) -> None:
+    """Every daemon of ``runs`` ({name: (proc, log, dir)}) has taken its first sample."""
+    for proc, log_path, _ in runs.values():
+        while '"msg": "first sample"' not in log_path.read_text():
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise SystemExit(f"no first sample:\n{log_path.read_text()[-3000:]}")
+            time.sleep(0.1)
+
+
+def _measure_side_by_side(runs: dict, args: argparse.Namespace) -> tuple:
+    """After the warm-up, CPU % and RSS of each daemon over the same window, then stop them.
+    Returns (elapsed_s, {name: cpu %}, {name: [rss MB]}, {name: exit code})."""
+    time.sleep(args.warmup)
+    c0 = {k: cpu_seconds(r[0].pid) for k, r in runs.items()}
+    rss: dict[str, list[float]] = {k: [] for k in runs}
+    t0 = time.monotonic()
+    while time.monotonic() < t0 + args.minutes * 60:
+        for k, r in runs.items():
+            if r[0].poll() is not None:
+                raise SystemExit(f"kiosk run ({k}) died:\n{r[1].read_text()[-3000:]}")
+            rss[k].append(rss_mb(r[0].pid))
+        time.sleep(1.0)
+    elapsed = time.monotonic() - t0
+    cpu = {k: 100 * (cpu_seconds(r[0].pid) - c0[k]) / elapsed for k, r in runs.items()}
+    for proc, _, _ in runs.values():
+        proc.send_signal(signal.SIGTERM)
+    codes = {k: r[0].wait(timeout=30) for k, r in runs.items()}
+    return elapsed, cpu, rss, codes
+
+
 def compare_history(args: argparse.Namespace) -> dict:
     """History off and on, two daemons measured over the same window."""
     with tempfile.TemporaryDirectory(prefix="kiosk-bench-") as tmp_s:
@@ -223,26 +253,8 @@ def compare_history(args: argparse.Namespace) -> dict:
             runs[name] = (*_start(cfg, tmp), tmp)
         try:
             deadline = time.monotonic() + 90
-            for proc, log_path, _ in runs.values():
-                while '"msg": "first sample"' not in log_path.read_text():
-                    if time.monotonic() > deadline or proc.poll() is not None:
-                        raise SystemExit(f"no first sample:\n{log_path.read_text()[-3000:]}")
-                    time.sleep(0.1)
-            time.sleep(args.warmup)
-            c0 = {k: cpu_seconds(r[0].pid) for k, r in runs.items()}
-            rss: dict[str, list[float]] = {k: [] for k in runs}
-            t0 = time.monotonic()
-            while time.monotonic() < t0 + args.minutes * 60:
-                for k, r in runs.items():
-                    if r[0].poll() is not None:
-                        raise SystemExit(f"kiosk run ({k}) died:\n{r[1].read_text()[-3000:]}")
-                    rss[k].append(rss_mb(r[0].pid))
-                time.sleep(1.0)
-            elapsed = time.monotonic() - t0
-            cpu = {k: 100 * (cpu_seconds(r[0].pid) - c0[k]) / elapsed for k, r in runs.items()}
-            for proc, _, _ in runs.values():
-                proc.send_signal(signal.SIGTERM)
-            codes = {k: r[0].wait(timeout=30) for k, r in runs.items()}
+            _wait_first_sample(runs, deadline)
+            elapsed, cpu, rss, codes = _measure_side_by_side(runs, args)
             db = runs["on"][2] / "kiosk" / "history.sqlite3"
             size_kb = round(db.stat().st_size / 1024, 1) if db.exists() else None
         finally:
@@ -284,32 +296,14 @@ def compare_analysis(args: argparse.Namespace) -> dict:
             runs[name] = (*_start(cfg, tmp), tmp)
         try:
             deadline = time.monotonic() + 90
-            for proc, log_path, _ in runs.values():
-                while '"msg": "first sample"' not in log_path.read_text():
-                    if time.monotonic() > deadline or proc.poll() is not None:
-                        raise SystemExit(f"no first sample:\n{log_path.read_text()[-3000:]}")
-                    time.sleep(0.1)
+            _wait_first_sample(runs, deadline)
             on_log = runs["on"][1]
             while "music analysis idle" not in on_log.read_text():
                 if time.monotonic() > deadline + 120:
                     raise SystemExit(f"analysis never went idle:\n{on_log.read_text()[-3000:]}")
                 time.sleep(0.2)
             analysed_s = round(time.monotonic() - deadline + 90, 1)
-            time.sleep(args.warmup)
-            c0 = {k: cpu_seconds(r[0].pid) for k, r in runs.items()}
-            rss: dict[str, list[float]] = {k: [] for k in runs}
-            t0 = time.monotonic()
-            while time.monotonic() < t0 + args.minutes * 60:
-                for k, r in runs.items():
-                    if r[0].poll() is not None:
-                        raise SystemExit(f"kiosk run ({k}) died:\n{r[1].read_text()[-3000:]}")
-                    rss[k].append(rss_mb(r[0].pid))
-                time.sleep(1.0)
-            elapsed = time.monotonic() - t0
-            cpu = {k: 100 * (cpu_seconds(r[0].pid) - c0[k]) / elapsed for k, r in runs.items()}
-            for proc, _, _ in runs.values():
-                proc.send_signal(signal.SIGTERM)
-            codes = {k: r[0].wait(timeout=30) for k, r in runs.items()}
+            elapsed, cpu, rss, codes = _measure_side_by_side(runs, args)
             tracks = len(list((runs["on"][2] / "music").glob("*/*.*")))
         finally:
             for proc, _, _ in runs.values():
