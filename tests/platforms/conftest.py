@@ -15,7 +15,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-import roots  # noqa: E402
+import roots
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -89,11 +89,12 @@ def test_analyze_on_arm64_matches_x86_64(arm64_root):
     x86 = analyze(host.stdout)
     assert [a["image"] for a in arm] == [x["image"] for x in x86]
     worst_px, worst_p = 0.0, 0.0
-    for a, x in zip(arm, x86):
+    for a, x in zip(arm, x86, strict=True):
         assert len(a["faces"]) == len(x["faces"]) > 0, (a, x)
-        for fa, fx in zip(a["faces"], x["faces"]):
+        for fa, fx in zip(a["faces"], x["faces"], strict=True):
             assert fa["emotion"] == fx["emotion"], (a["image"], fa, fx)
-            worst_px = max(worst_px, *(abs(p - q) for p, q in zip(fa["box"], fx["box"])))
+            boxes = zip(fa["box"], fx["box"], strict=True)
+            worst_px = max(worst_px, *(abs(p - q) for p, q in boxes))
             worst_p = max(worst_p, *(abs(fa["scores"][k] - fx["scores"][k]) for k in fx["scores"]))
     log(f"arm64 vs x86-64: boxes within {worst_px:.2f} px, probabilities within {worst_p:.4f}")
     assert worst_px <= 2.0
