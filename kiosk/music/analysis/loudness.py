@@ -81,11 +81,15 @@ class LoudnessMeter:
         """Measure the next (frames, channels) block of the stream."""
         if block.size == 0:
             return
-        block = np.nan_to_num(block, nan=0.0, posinf=0.0, neginf=0.0)
-        self._peak = max(self._peak, float(np.max(np.abs(block))))
+        peak = float(np.max(np.abs(block)))
+        if not math.isfinite(peak):  # a damaged frame: count it as silence (rarely taken)
+            block = np.nan_to_num(block, nan=0.0, posinf=0.0, neginf=0.0)
+            peak = float(np.max(np.abs(block)))
+        self._peak = max(self._peak, peak)
         self.frames += block.shape[0]
         y = self._filter.process(block)
-        power = self._weights @ (y * y)  # weighted sum over channels, per sample
+        # Weighted sum over channels of the squared K-weighted signal, per sample.
+        power = np.einsum("c,cn,cn->n", self._weights, y, y)
         self._add_power(power)
 
     def _add_power(self, power: np.ndarray) -> None:
