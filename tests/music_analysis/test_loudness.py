@@ -167,7 +167,7 @@ def test_silence_and_sub_gate_noise_have_no_loudness(tmp_path, ffmpeg, level_db)
     ref_i, ref_s = ffmpeg_ebur128(path)
     assert m.lufs is None and ref_i == pytest.approx(-70.0)  # ffmpeg's "nothing": its gate
     if level_db is None:
-        assert m.short_term_max is None and m.peak_db is None
+        assert m.short_term_max is None and m.short_term is None and m.peak_db is None
     else:  # short-term is not gated: it reads the noise, as ffmpeg does
         assert m.short_term_max == pytest.approx(max(ref_s), abs=TOL)
         assert m.peak_db is not None
@@ -194,3 +194,16 @@ def test_memory_stays_flat_over_a_long_stream():
     assert m.short_term_values is None
     assert m.frames == 3600 * sr
     assert m.lufs == pytest.approx(measure(np.tile(block, (10, 1)), sr).lufs, abs=0.05)
+
+
+def test_non_finite_samples_count_as_silence():
+    x = tone([(5.0, -23.0)])
+    bad = x.copy()
+    bad[1000:1100] = np.nan
+    bad[2000] = np.inf
+    clean = x.copy()
+    clean[1000:1100] = 0
+    clean[2000] = 0
+    m = measure(bad, 48000)
+    assert m.lufs == pytest.approx(measure(clean, 48000).lufs, abs=1e-9)
+    assert m.peak_db == pytest.approx(-23.0, abs=0.01)

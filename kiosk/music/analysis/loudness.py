@@ -57,7 +57,8 @@ class LoudnessMeter:
     """Feed float32 blocks shaped (frames, channels); read ``lufs``, ``short_term_max``, ...
 
     ``keep_short_term=True`` also keeps every short-term value (one per 100 ms once 3 s have
-    passed) in ``short_term_values``, for comparisons; off by default to keep memory flat.
+    passed, -inf for digital silence) in ``short_term_values``, for comparisons; off by
+    default to keep memory flat.
     """
 
     def __init__(self, channels: int, sample_rate: int, keep_short_term: bool = False) -> None:
@@ -74,7 +75,7 @@ class LoudnessMeter:
         self._hist_energy = np.zeros(_BINS)
         self._peak = 0.0
         self._short_term_max = -math.inf
-        self.short_term: float | None = None  # the latest 3 s window, LUFS
+        self._short_term = -math.inf  # the latest 3 s window
         self.short_term_values: list[float] | None = [] if keep_short_term else None
 
     def add(self, block: np.ndarray) -> None:
@@ -128,7 +129,7 @@ class LoudnessMeter:
         short = windows(SHORT_TERM_SEGMENTS)
         if short.size:
             values = [energy_to_lufs(float(e)) for e in short]
-            self.short_term = values[-1]
+            self._short_term = values[-1]
             self._short_term_max = max(self._short_term_max, *values)
             if self.short_term_values is not None:
                 self.short_term_values.extend(values)
@@ -146,6 +147,11 @@ class LoudnessMeter:
         first = max(0, math.ceil((threshold - ABSOLUTE_GATE) / _BIN_LU - 0.5))
         n = int(count[first:].sum())
         return energy_to_lufs(self._hist_energy[first:].sum() / n) if n else None
+
+    @property
+    def short_term(self) -> float | None:
+        """The latest 3 s window (LUFS); None before 3 s have passed, or in silence."""
+        return self._short_term if math.isfinite(self._short_term) else None
 
     @property
     def short_term_max(self) -> float | None:
