@@ -1,7 +1,7 @@
 """Loudness levelling on real libvlc: two tracks 12 LU apart, rendered through the real
 player (afile into a FIFO), come out within 1 LU of each other and of the target, measured
-with the BS.1770 meter (libebur128) on the output. The tracks are analysed by the real
-analyser into the real cache and reach the player through the real views."""
+with the kiosk's BS.1770 meter on the output. The tracks are analysed by the real analyser
+into the real cache and reach the player through the real views."""
 
 from __future__ import annotations
 

@@ -60,12 +60,21 @@ def encode(src: Path, dst: Path, *args: str) -> Path:
     return dst
 
 
-def ffmpeg_lufs(path: Path) -> float:
-    """Integrated loudness from ffmpeg's ebur128 filter (the reference meter)."""
+def ffmpeg_ebur128(path: Path) -> tuple[float, list[float]]:
+    """ffmpeg's ebur128 filter (the reference meter): integrated LUFS and the short-term
+    loudness of each 3 s window ending on a 100 ms boundary (index k: the window ending at
+    (k + 30) * 0.1 s), read from its per-100 ms metadata to three decimals."""
     res = subprocess.run(
-        ["ffmpeg", "-nostdin", "-i", str(path), "-af", "ebur128", "-f", "null", "-"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return float(re.findall(r"I:\s+(-?[\d.]+) LUFS", res.stderr)[-1])
+        ["ffmpeg", "-nostdin", "-nostats", "-i", str(path), "-af",
+         "ebur128=metadata=1,ametadata=mode=print", "-f", "null", "-"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    integrated = re.findall(r"lavfi\.r128\.I=(-?[\d.]+)", res.stderr)
+    short = [float(v) for v in re.findall(r"lavfi\.r128\.S=(-?[\d.]+)", res.stderr)]
+    # The first 29 frames have no full 3 s window yet (ffmpeg reports -120.7 for them).
+    return float(integrated[-1]), short[29:]
+
+
+def ffmpeg_lufs(path: Path) -> float:
+    """Integrated loudness from ffmpeg's ebur128 filter."""
+    return ffmpeg_ebur128(path)[0]
