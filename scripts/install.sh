@@ -7,8 +7,9 @@
 # Safe to re-run: it updates the code, models, units and udev rule, and keeps an existing
 # /etc/kiosk/config.yaml and the music under /var/lib/kiosk. The one edit an update makes
 # to the config: the emotion-model line that older versions of this script wrote (the old
-# fer_emotion_quantized.tflite) is removed, so the kiosk uses the package's default model;
-# a model the config names otherwise stays.
+# fer_emotion_quantized.tflite) is removed, so the kiosk uses the package's default model
+# (models/emotion_cnn_real_int8.tflite since issue 24); a model the config names otherwise
+# stays, the previous default emotion_cnn_int8.tflite included.
 #
 # Options:
 #   --root DIR     install into DIR instead of / (a throwaway tree: no apt, no user, no
@@ -259,6 +260,15 @@ fi
 if ! "$VENV/bin/kiosk" config validate "$CONFIG" >/dev/null 2>&1; then
   log "WARNING: $ETC/config.yaml does not validate:"
   "$VENV/bin/kiosk" config validate "$CONFIG" >&2 || true
+else
+  # Which emotion model the service will run: the package default unless the config names
+  # one (an update can change the default; a model the config names stays). -I: the
+  # installed package, not the checkout this script runs from.
+  model=$("$VENV/bin/python" -I -c 'import sys
+from kiosk.config import load_config
+c = load_config(sys.argv[1])
+print(c.resolve(c.config.vision.classifier.model))' "$CONFIG" 2>/dev/null) &&
+    log "emotion model: ${model#"$ROOT"}" || true
 fi
 
 # --- systemd and udev --------------------------------------------------------------------

@@ -147,7 +147,11 @@ def check_models(loaded) -> Check:
         )
     f = result.faces[0]
     timing = ", ".join(f"{k} {v:.1f} ms" for k, v in result.timing_ms.items())
-    return Check("models", True, True, f"test photo: face {f.emotion} {f.score:.2f}; {timing}")
+    # Name the emotion model: an update can change the default (issue 24).
+    model = pipeline.classifier.model.path.stem
+    read = f"face {f.emotion} {f.scores[f.emotion]:.2f} (face score {f.score:.2f})"
+    detail = f"{model}: test photo {read}; {timing}"
+    return Check("models", True, True, detail)
 
 
 def _tone_wav(path: Path, seconds: float = 0.4) -> None:

@@ -58,9 +58,9 @@ def with_demo_music(loaded: LoadedConfig) -> LoadedConfig:
         ensure_demo_library(root, loaded.config.policy.playlist_names())
     except OSError as exc:
         raise StartupError(f"cannot create demo music in {root}: {exc}") from None
-    from kiosk.camera.demo import with_demo_timing
+    from kiosk.camera.demo import with_demo_settings
 
-    cfg = with_demo_timing(loaded.config)  # a demo day fits in little more than a minute
+    cfg = with_demo_settings(loaded.config)  # a demo day fits in little more than a minute
     cfg.music.root = str(root)
     log.info("demo music ready", extra=fields(root=str(root)))
     return replace(loaded, config=cfg)

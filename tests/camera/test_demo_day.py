@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from kiosk import ASSETS_DIR
-from kiosk.camera.demo import DAY, DemoCamera, day_frames, with_demo_timing
+from kiosk.camera.demo import DAY, DemoCamera, day_frames, with_demo_settings
 from kiosk.config import DEFAULT_BASE_DIR, KioskConfig, LoadedConfig
 from kiosk.service.daemon import Daemon
 from kiosk.vision.pipeline import Pipeline
@@ -40,15 +40,15 @@ def test_every_phase_shows_what_it_should_to_the_real_models(day_results):
         elif name == "morning":  # two smiling astronauts and Grace Hopper
             assert len(faces) == 3 and emotions["happy"] >= 2, (name, emotions)
             assert all(f.box[2] >= 70 for f in faces)
-        elif name == "afternoon":  # two cameramen
-            assert len(faces) == 2 and emotions["sad"] == 2, (name, emotions)
+        elif name == "afternoon":  # two cameramen: unsmiling, read as neutral or sad
+            assert len(faces) == 2 and emotions["sad"] + emotions["neutral"] == 2, (name, emotions)
         else:
             raise AssertionError(name)
     assert {name for name, _ in day_results} == {p.name for p in DAY}
 
 
 def simulate_day() -> list[dict]:
-    cfg = with_demo_timing(KioskConfig())
+    cfg = with_demo_settings(KioskConfig())
     out = io.StringIO()
     daemon = Daemon(LoadedConfig(cfg, DEFAULT_BASE_DIR, None), simulate=True, out=out)
     assert daemon.run() == 0
@@ -58,16 +58,24 @@ def simulate_day() -> list[dict]:
 def test_the_music_follows_the_visitors_and_returns_when_they_leave():
     events = simulate_day()
     switches = [(e["t"], e["to"], e["reason"]) for e in events if e["event"] == "switch"]
+    # The afternoon's unsmiling visitors read neutral or sad; the demo's uplift strategy
+    # answers either (neutral: upbeat, sad: uplifting), so the switch does not hang on
+    # which of the two close readings leads.
+    afternoon = switches[3][1] if len(switches) > 3 else None
+    assert afternoon in ("upbeat", "uplifting"), switches
     assert [(to, why) for _t, to, why in switches] == [
         ("background", "startup"),
         ("happy", "mood"),
         ("background", "no_audience"),
-        ("mellow", "mood"),
+        (afternoon, "mood"),
         ("background", "no_audience"),
     ]
     # Within the README command's first minute (45 s of it, as CI runs it): the empty
     # shop, a mood-driven switch when visitors arrive, and the switch back when they go.
     assert switches[1][0] < 20 and switches[2][0] < 40, switches
+    # The README's times (12, 36, 51 and 72 s), within a sample or two.
+    for (t, _to, _why), want in zip(switches[1:], (12, 36, 51, 72), strict=True):
+        assert abs(t - want) <= 6, switches
     day_s = sum(p.frames for p in DAY) * DEFAULT_INTERVAL_S
     assert switches[-1][0] < day_s
 

@@ -97,7 +97,11 @@ def test_camera_and_models(tmp_path):
     loaded = load_config(config(tmp_path))
     assert check.check_camera(loaded).ok
     models = check.check_models(loaded)
-    assert models.ok and "face" in models.detail
+    assert models.ok and "face happy" in models.detail
+    # The check names the emotion model it ran: the config's, else the package default.
+    assert models.detail.startswith("fer_emotion_quantized: "), models.detail
+    default = check.check_models(load_config(None))
+    assert default.ok and default.detail.startswith("emotion_cnn_real_int8: "), default.detail
     bad = load_config(config(tmp_path, f"camera:\n  backend: folder\n  source: {tmp_path}/x\n"))
     c = check._with_timeout(lambda: check.check_camera(bad), 10, "camera", "fix it")
     assert not c.ok and c.fix

@@ -23,6 +23,8 @@ EXPECTED = [
     "opt/kiosk/README.md",
     "opt/kiosk/models/emotion_cnn_int8.json",
     "opt/kiosk/models/emotion_cnn_int8.tflite",
+    "opt/kiosk/models/emotion_cnn_real_int8.json",
+    "opt/kiosk/models/emotion_cnn_real_int8.tflite",
     "opt/kiosk/models/face_detection_full_range.tflite",
     "opt/kiosk/models/fer_emotion_quantized.json",
     "opt/kiosk/models/fer_emotion_quantized.tflite",
@@ -60,6 +62,7 @@ def test_install_twice_then_uninstall(tmp_path):
         assert (root / rel).exists(), rel
     assert (root / "var/lib/kiosk/music").is_dir()
     assert "skipped: apt-get" in r.stderr and "skipped: systemctl" in r.stderr
+    assert "emotion model: /opt/kiosk/models/emotion_cnn_real_int8.tflite" in r.stderr
 
     # The generated config is valid and every path in it is absolute (the service runs
     # with WorkingDirectory=/var/lib/kiosk and a read-only /etc).
@@ -70,7 +73,7 @@ def test_install_twice_then_uninstall(tmp_path):
     assert cfg.vision == KioskConfig().vision
     assert installed_models(root) == [
         str(root / "opt/kiosk/models/face_detection_full_range.tflite"),
-        str(root / "opt/kiosk/models/emotion_cnn_int8.tflite"),
+        str(root / "opt/kiosk/models/emotion_cnn_real_int8.tflite"),
     ]
     assert cfg.mqtt.enabled is False
     assert cfg.mqtt.outbox_path.startswith("/var/lib/kiosk/")
@@ -163,7 +166,7 @@ def test_no_apt_install_writes_a_config_that_uses_the_default_emotion_model(tmp_
     assert "fer_emotion_quantized" not in text and "classifier:" not in text
     default = KioskConfig().vision.classifier.model
     assert load_config(root / "etc/kiosk/config.yaml").config.vision.classifier.model == default
-    assert installed_models(root)[1] == str(root / "opt/kiosk/models/emotion_cnn_int8.tflite")
+    assert installed_models(root)[1] == str(root / "opt/kiosk/models/emotion_cnn_real_int8.tflite")
 
 
 @pytest.mark.parametrize(
@@ -184,6 +187,12 @@ def test_no_apt_install_writes_a_config_that_uses_the_default_emotion_model(tmp_
             OLD_INSTALLER_CONFIG.replace("fer_emotion_quantized", "emotion_cnn_float"),
             False,
         ),
+        # A config that names the previous default keeps it: only the default changed.
+        (
+            "user's previous default",
+            OLD_INSTALLER_CONFIG.replace("fer_emotion_quantized", "emotion_cnn_int8"),
+            False,
+        ),
         (
             "user's own model beside the pin",
             OLD_INSTALLER_CONFIG.replace(
@@ -199,7 +208,14 @@ def test_no_apt_install_writes_a_config_that_uses_the_default_emotion_model(tmp_
             False,
         ),
     ],
-    ids=["old-pin", "old-pin-quoted", "user-float-model", "user-own-model", "no-classifier"],
+    ids=[
+        "old-pin",
+        "old-pin-quoted",
+        "user-float-model",
+        "user-previous-default",
+        "user-own-model",
+        "no-classifier",
+    ],
 )
 def test_update_moves_the_old_pin_to_the_default_and_keeps_a_chosen_model(
     tmp_path, name, before, moved
@@ -215,6 +231,9 @@ def test_update_moves_the_old_pin_to_the_default_and_keeps_a_chosen_model(
     models = root / "opt/kiosk/models"
     if not moved:
         assert after == before, name  # byte for byte
+        chosen = load_config(config).config.vision.classifier.model
+        if chosen.startswith("/opt/"):  # the installer names the model the kiosk will run
+            assert f"emotion model: {chosen}" in r.stderr
         assert "removed the old emotion model pin" not in r.stderr
         return
     assert "removed the old emotion model pin" in r.stderr
@@ -230,7 +249,7 @@ def test_update_moves_the_old_pin_to_the_default_and_keeps_a_chosen_model(
     assert "# Pick the card with alsa_device" in after
     # The classifier is now the package default as the installed kiosk resolves it; the
     # detector line the old installer wrote (the same file as the default) stays.
-    assert installed_models(root)[1] == str(models / "emotion_cnn_int8.tflite")
+    assert installed_models(root)[1] == str(models / "emotion_cnn_real_int8.tflite")
     # A later update leaves it alone, and so does one after the user pins the old model
     # again on purpose.
     r = sh("install.sh", "--root", str(root), "--offline")
