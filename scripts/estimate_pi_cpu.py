@@ -15,6 +15,7 @@ Nothing here runs on a Pi: it is an estimate, and says so. It combines
 from __future__ import annotations
 
 import argparse
+import logging
 import json
 import subprocess
 import sys
@@ -36,10 +37,12 @@ DAEMON_REST_SHARE = 1.85 - 1.25
 
 def model_macs(path: Path) -> float:
     """Multiply-accumulates of one invoke, from the graph's tensor shapes."""
+    from kiosk.native_stderr import native_stderr_to_log
     from kiosk.vision.runtime import find_backend
 
-    it = find_backend().interpreter_cls(model_path=str(path))
-    it.allocate_tensors()
+    with native_stderr_to_log(logging.getLogger("litert")):  # its banner stays off stdout
+        it = find_backend().interpreter_cls(model_path=str(path))
+        it.allocate_tensors()
     tensors = {d["index"]: d for d in it.get_tensor_details()}
     total = 0
     for op in it._get_ops_details():
@@ -82,14 +85,15 @@ def estimate(interval_s: float) -> dict:
     other_ms = b["pipeline_ms_per_frame"] - invoke_ms  # Python/NumPy work around the models
     rows = {}
     for pi, core in PI_CORES.items():
-        nn_ms = passes * det / core["fp32"] / 1e6 + faces * cls / core["int8"] / 1e6
-        vision_ms = nn_ms + other_ms * core["python_slowdown"]
-        vision = 100 * vision_ms / (interval_s * 1000)
-        rest = DAEMON_REST_SHARE * core["python_slowdown"]  # VLC, loops: not per sample
-        rows[pi] = {
-            "vision_ms_per_sample": round(vision_ms, 1),
-            "cpu_percent_of_one_core": round(vision + rest, 1),
-        }
+        for label, n in (("tiling on", passes), ("tiling off", 1.0)):
+            nn_ms = n * det / core["fp32"] / 1e6 + faces * cls / core["int8"] / 1e6
+            vision_ms = nn_ms + other_ms * core["python_slowdown"]
+            vision = 100 * vision_ms / (interval_s * 1000)
+            rest = DAEMON_REST_SHARE * core["python_slowdown"]  # VLC, loops: not per sample
+            rows[f"{pi}, {label}"] = {
+                "vision_ms_per_sample": round(vision_ms, 1),
+                "cpu_percent_of_one_core": round(vision + rest, 1),
+            }
     return {
         "interval_s": interval_s,
         "detector_mmac_per_pass": round(det / 1e6, 1),
