@@ -15,8 +15,8 @@ Nothing here runs on a Pi: it is an estimate, and says so. It combines
 from __future__ import annotations
 
 import argparse
-import logging
 import json
+import logging
 import subprocess
 import sys
 from pathlib import Path
