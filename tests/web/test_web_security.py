@@ -102,6 +102,23 @@ def test_staff_role_is_limited_and_operator_is_not(kiosk):
     assert body["ok"] and kiosk.core.status().paused
 
 
+def test_bad_bodies_get_the_same_reasons_as_mqtt(kiosk):
+    cookie, csrf = login(kiosk.url, STAFF_PW)
+    before = kiosk.core.status().volume
+    cases = [
+        (b"[" * 2000 + b"]" * 2000, "payload is nested too deeply (limit 32)"),
+        (b'{"level": 20, "x": ' + b"[" * 32 + b"]" * 32 + b"}", "payload is nested too deeply"),
+        (b"[20]", "payload must be a JSON object, got list"),
+        (b'{"level": ', "payload is not valid JSON"),
+        (b" " * 4097, "body must be a JSON object under 4 KB"),
+    ]
+    for body, error in cases:
+        status, answer = post(kiosk, "/api/cmd/volume", body, cookie, csrf)
+        assert status == 400 and answer["error"].startswith(error), (body[:40], answer)
+    _s, answer = post(kiosk, "/api/cmd/volume", {"level": 20, "id": "[" * 100}, cookie, csrf)
+    assert answer["ok"] and kiosk.core.status().volume == 20 != before
+
+
 def test_logins_are_rate_limited(kiosk):
     for _ in range(5):
         assert post(kiosk, "/login", {"password": "guess"})[0] == 401
