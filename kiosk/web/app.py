@@ -253,7 +253,7 @@ def create_app(
                     yield f"event: state\ndata: {json.dumps(snap)}\n\n".encode()
                     try:
                         await asyncio.wait_for(wake.wait(), KEEPALIVE_S)
-                    except TimeoutError:
+                    except asyncio.TimeoutError:  # not the builtin one on Python 3.10
                         yield b": keepalive\n\n"
                     if live.closed:
                         return

@@ -185,6 +185,21 @@ def test_live_events_carry_changes(kiosk):
     conn.close()
 
 
+def test_a_quiet_live_stream_gets_keepalives_and_stays_open(kiosk, monkeypatch):
+    from kiosk.web import app as web_app
+
+    monkeypatch.setattr(web_app, "KEEPALIVE_S", 0.1)
+    cookie, _csrf = login(kiosk.url, STAFF_PW)
+    host, port = kiosk.url.removeprefix("http://").split(":")
+    conn = httpclient.HTTPConnection(host, int(port), timeout=10)
+    conn.request("GET", "/api/events", headers={"Cookie": cookie})
+    resp = conn.getresponse()
+    lines = [resp.fp.readline().decode() for _ in range(40)]  # raw: chunk sizes between
+    assert sum(line == ": keepalive\n" for line in lines) >= 2, lines
+    assert sum(line.startswith("data: ") for line in lines) >= 2, lines  # one per wake-up
+    conn.close()
+
+
 def test_password_file_hashes_and_never_logs_secrets(tmp_path, caplog):
     pw = tmp_path / "pw"
     pw.write_text(
