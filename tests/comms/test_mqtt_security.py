@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import ssl
 import subprocess
 import time
 from pathlib import Path
@@ -12,6 +13,10 @@ from pathlib import Path
 from broker import Broker, free_port, password_file
 from comms_helpers import FakeApi, wait_until
 from real_tools import missing
+
+from kiosk.commands import check
+from kiosk.comms.client import connect_error
+from kiosk.config import load_config
 
 ACL = Path(__file__).resolve().parents[2] / "docs" / "mosquitto" / "kiosk.acl"
 
@@ -133,3 +138,19 @@ def test_a_ca_without_key_usage_is_refused_with_one_clear_line(
     assert "CA certificate (mqtt.tls.ca) is refused (CA cert does not include key usage" in lines[0]
     assert "lacks the keyUsage extension" in lines[0]
     assert '-addext "keyUsage=critical,keyCertSign,cRLSign"' in lines[0]
+    # `kiosk check` (and `kiosk ctl`, the import's progress) say the same.
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(
+        f"mqtt:\n  enabled: true\n  host: 127.0.0.1\n  port: {tls_port}\n"
+        f"  tls:\n    enabled: true\n    ca: {tmp_path / 'homemade.crt'}\n"
+    )
+    c = check.check_mqtt(load_config(cfg), timeout_s=5)
+    assert not c.ok and "lacks the keyUsage extension" in c.detail, c.detail
+
+
+def test_other_connect_errors_keep_their_own_words():
+    hostname = ssl.SSLCertVerificationError(1, "certificate verify failed: Hostname mismatch")
+    hostname.verify_message = "Hostname mismatch, certificate is not valid for 'x'"
+    assert connect_error(hostname) == str(hostname)
+    assert connect_error(ConnectionRefusedError(111, "Connection refused")).endswith("refused")
+    assert connect_error(TimeoutError()) == "TimeoutError"
