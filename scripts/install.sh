@@ -167,7 +167,15 @@ if [ "$OFFLINE" -eq 1 ]; then
 else
   "$VENV/bin/python" -m pip install "${pip_args[@]}" --upgrade "$build"
 fi
-"$VENV/bin/python" -c "import kiosk" || { echo "install.sh: kiosk does not import" >&2; exit 1; }
+# From / so that a checkout in the current directory cannot stand in for the installed
+# package; kiosk.config needs the main dependencies (pydantic, pyyaml).
+if ! err="$(cd / && "$VENV/bin/python" -c "import kiosk.config" 2>&1)"; then
+  echo "install.sh: kiosk does not import in $OPT/venv: ${err##*$'\n'}" >&2
+  [ "$OFFLINE" -eq 1 ] && echo "install.sh: --offline installs only the kiosk package;" \
+    "its dependencies must already be in the venv or the system's site-packages" \
+    "(pip install them into $OPT/venv, or run without --offline)" >&2
+  exit 1
+fi
 
 # --- config ------------------------------------------------------------------------------
 # A Pi uses its camera module; elsewhere the first V4L2 camera (a Jetson CSI camera needs a

@@ -153,7 +153,9 @@ class _Session:
         try:
             self.client.connect(self.cfg.host, self.cfg.port, self.cfg.keepalive_s)
         except OSError as exc:
-            return f"cannot reach broker {self.cfg.host}:{self.cfg.port}: {exc}"
+            from kiosk.comms.client import connect_error
+
+            return f"cannot reach broker {self.cfg.host}:{self.cfg.port}: {connect_error(exc)}"
         self.client.loop_start()
         if not self.connected.wait(timeout) or self.refused:
             return f"broker {self.cfg.host}:{self.cfg.port} refused: {self.refused or 'timeout'}"

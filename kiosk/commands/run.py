@@ -50,9 +50,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from datetime import datetime
-
     from kiosk.commands._common import load_or_exit
+    from kiosk.iso_time import parse_iso
     from kiosk.service.clock import SimClock
     from kiosk.service.daemon import Daemon
     from kiosk.service.logs import setup_logging
@@ -70,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
             print("kiosk run: --start needs --simulate", file=sys.stderr)
             return 2
         try:
-            start = datetime.fromisoformat(args.start)
+            start = parse_iso(args.start)
         except ValueError:
             print(f"kiosk run: --start {args.start!r} is not an ISO time", file=sys.stderr)
             return 2

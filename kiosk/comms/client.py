@@ -14,7 +14,15 @@ from typing import Any
 
 from kiosk.comms.config import MqttConfig, read_password
 
-__all__ = ["new_client", "probe", "tls_context"]
+__all__ = ["connect_error", "new_client", "probe", "tls_context"]
+
+# OpenSSL's verify messages for a CA certificate that VERIFY_X509_STRICT refuses.
+_CA_FAULTS = ("key usage", "basic constraints", "invalid ca")
+GOOD_CA = (
+    "openssl req -x509 -newkey rsa:3072 -nodes -days 3650 -subj /CN=kiosk-ca "
+    "-keyout ca.key -out ca.crt "
+    '-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"'
+)
 
 
 def _no_resolve(path: str) -> str:
@@ -33,6 +41,9 @@ def tls_context(
         ctx = ssl.create_default_context(cafile=ca)
     except (OSError, ValueError) as exc:
         raise ValueError(f"mqtt.tls.ca: cannot load {ca}: {exc}") from None
+    # Python 3.13 turned these on by default; set them everywhere so a CA that 3.13 refuses
+    # is refused on 3.10-3.12 too, when it is set up, not after an OS upgrade.
+    ctx.verify_flags |= ssl.VERIFY_X509_STRICT | ssl.VERIFY_X509_PARTIAL_CHAIN
     if cfg.tls.certfile and cfg.tls.keyfile:
         cert, key = str(resolve(cfg.tls.certfile)), str(resolve(cfg.tls.keyfile))
         try:
@@ -79,5 +90,19 @@ def probe(host: str, port: int, ctx: ssl.SSLContext | None, timeout: float = 5.0
                 with ctx.wrap_socket(sock, server_hostname=host):
                     pass
     except (OSError, ValueError) as exc:
-        return str(exc) or type(exc).__name__
+        return connect_error(exc)
     return "connection failed"
+
+
+def connect_error(exc: BaseException) -> str:
+    """One line saying why connecting failed; a CA certificate that strict X.509
+    verification refuses gets what is wrong with it and how to make a good one."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        why = exc.verify_message or ""
+        if any(fault in why.lower() for fault in _CA_FAULTS):
+            return (
+                f"TLS: the broker's CA certificate (mqtt.tls.ca) is refused ({why}): it lacks "
+                "the keyUsage extension or is not marked as a CA correctly; make the CA with "
+                f"{GOOD_CA}"
+            )
+    return str(exc) or type(exc).__name__

@@ -29,6 +29,7 @@ from pydantic import (
 )
 
 from kiosk.api import CommandError, Event, KioskApi
+from kiosk.comms.json_depth import check_depth
 
 log = logging.getLogger(__name__)
 
@@ -196,10 +197,13 @@ def parse_payload(payload: bytes | str | dict[str, Any] | None) -> dict[str, Any
     if not payload.strip():
         return {}
     try:
+        check_depth(payload)
+    except ValueError as exc:
+        raise ValueError(f"payload is {exc}") from None
+    try:
         data = json.loads(payload)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
-        raise ValueError(f"payload is not valid JSON: {reason}") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"payload is not valid JSON: {exc.msg}") from None
     if not isinstance(data, dict):
         raise ValueError(f"payload must be a JSON object, got {type(data).__name__}")
     return data

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.history import effect, store
+from kiosk.iso_time import parse_iso
 
 NOTE = (
     "effect: change of the crowd's valence (share of happy and surprised faces minus share "
@@ -40,7 +41,7 @@ def _local(text: str, what: str) -> datetime:
     try:
         if _DATE.match(text):
             return datetime.combine(date.fromisoformat(text), time()).astimezone()
-        dt = datetime.fromisoformat(text)
+        dt = parse_iso(text)
         return dt.astimezone() if dt.tzinfo is None else dt
     except (ValueError, OverflowError, OSError):  # OverflowError/OSError: years 1 and 9999
         raise RangeError(f"{what}: {text!r} is not a date YYYY-MM-DD or an ISO time") from None

@@ -60,7 +60,7 @@ def connect_mqtt(loaded, suffix: str, timeout_s: float = 5.0, will: tuple[str, s
     daemon's own session off the broker. ``will``: (topic, payload) published retained by
     the broker if this process dies without saying goodbye.
     """
-    from kiosk.comms.client import new_client
+    from kiosk.comms.client import connect_error, new_client
     from kiosk.comms.config import PasswordError
 
     cfg = loaded.config.mqtt
@@ -81,7 +81,8 @@ def connect_mqtt(loaded, suffix: str, timeout_s: float = 5.0, will: tuple[str, s
     try:
         client.connect(cfg.host, cfg.port, keepalive=30)
     except (OSError, ValueError) as exc:
-        raise ConnectionError(f"cannot reach broker {cfg.host}:{cfg.port}: {exc}") from None
+        why = connect_error(exc)
+        raise ConnectionError(f"cannot reach broker {cfg.host}:{cfg.port}: {why}") from None
     client.loop_start()
     if not done.wait(timeout_s):
         client.loop_stop()

@@ -13,6 +13,7 @@ import os
 import secrets
 import shutil
 import stat
+import sys
 from pathlib import Path
 
 TMP_MARK = ".tmp-"
@@ -78,10 +79,30 @@ def open_top_dir(path: Path) -> int:
 def remove_at(dir_fd: int, name: str) -> None:
     """Delete ``name`` below ``dir_fd``: a folder tree, or just the link/file itself."""
     st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-    if stat.S_ISDIR(st.st_mode):
-        shutil.rmtree(name, dir_fd=dir_fd)  # fd-based: never follows links inside
-    else:
+    if not stat.S_ISDIR(st.st_mode):
         os.unlink(name, dir_fd=dir_fd)
+    elif sys.version_info >= (3, 11):
+        shutil.rmtree(name, dir_fd=dir_fd)  # novermin (fd-based: never follows links inside)
+    else:
+        rmtree_at(dir_fd, name)
+
+
+def rmtree_at(dir_fd: int, name: str) -> None:
+    """``shutil.rmtree(name, dir_fd=dir_fd)`` for Python 3.10, which lacks ``dir_fd``: the
+    same walk relative to folder fds. A folder swapped for a link meanwhile is refused
+    (O_NOFOLLOW), never followed."""
+    fd = os.open(name, DIR_FLAGS, dir_fd=dir_fd)
+    try:
+        with os.scandir(fd) as it:
+            entries = [(e.name, e.is_dir(follow_symlinks=False)) for e in it]
+        for entry, is_dir in entries:
+            if is_dir:
+                rmtree_at(fd, entry)
+            else:
+                os.unlink(entry, dir_fd=fd)
+    finally:
+        os.close(fd)
+    os.rmdir(name, dir_fd=dir_fd)
 
 
 def replace_symlink_at(dir_fd: int, name: str, target: str) -> None:

@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from kiosk.comms.commands import Dispatcher
+from kiosk.comms.commands import Dispatcher, parse_payload
 from kiosk.web.auth import Auth, Session, Throttled
 from kiosk.web.live import Live, snapshot
 
@@ -123,19 +123,14 @@ def create_app(
         site = request.headers.get("sec-fetch-site")
         return site is not None and site not in ("same-origin", "none")
 
-    async def body_json(request: Request) -> dict[str, Any] | None:
+    async def body_json(request: Request) -> dict[str, Any]:
+        """The body as a JSON object, parsed like an MQTT payload; ValueError says why not."""
         raw = b""
         async for chunk in request.stream():
             raw += chunk
             if len(raw) > MAX_BODY:
-                return None
-        if not raw.strip():
-            return {}
-        try:
-            data = json.loads(raw)
-        except (ValueError, RecursionError):
-            return None
-        return data if isinstance(data, dict) else None
+                raise ValueError(f"body must be a JSON object under {MAX_BODY // 1024} KB")
+        return parse_payload(raw)
 
     async def index(request: Request) -> Response:
         page = "app.html" if current(request) else "login.html"
@@ -157,8 +152,10 @@ def create_app(
         ip = request.client.host if request.client else "?"
         wait = auth.throttled(ip)
         if wait <= 0:
-            data = await body_json(request)
-            password = data.get("password") if data else None
+            try:
+                password = (await body_json(request)).get("password")
+            except ValueError:
+                password = None
             try:  # scrypt: off the loop
                 result = await run_in_threadpool(auth.login, ip, password)
             except Throttled as exc:
@@ -212,9 +209,10 @@ def create_app(
             return respond(
                 {"ok": False, "error": "send JSON (Content-Type: application/json)"}, 415
             )
-        data = await body_json(request)
-        if data is None:
-            return respond({"ok": False, "error": "body must be a JSON object under 4 KB"}, 400)
+        try:
+            data = await body_json(request)
+        except ValueError as exc:
+            return respond({"ok": False, "error": str(exc)}, 400)
         name = request.path_params["name"]
         result = await run_in_threadpool(dispatcher.dispatch, name, data, session.role)
         return respond(result)
@@ -255,7 +253,7 @@ def create_app(
                     yield f"event: state\ndata: {json.dumps(snap)}\n\n".encode()
                     try:
                         await asyncio.wait_for(wake.wait(), KEEPALIVE_S)
-                    except TimeoutError:
+                    except asyncio.TimeoutError:  # not the builtin one on Python 3.10
                         yield b": keepalive\n\n"
                     if live.closed:
                         return

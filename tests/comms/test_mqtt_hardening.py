@@ -110,7 +110,7 @@ def test_nul_bytes_huge_and_broken_payloads_are_answered(broker, watch, frontend
         (b'{"id": "a", "level": "\\u0000"}', "unknown field"),
         (b"\xff\xfe", "not UTF-8"),
         (b'{"id": 1' + b"A" * (1 << 20), "payload too large"),
-        (b"[" * 2000 + b"]" * 2000, "nested too deeply"),
+        (b"[" * 2000 + b"]" * 2000, "nested too deeply (limit 32)"),
         (b'{"id": 1e999}', "id.str: Input should be"),  # inf is no id
         (b'{"id": ' + b"9" * 4400 + b"}", ""),  # beyond int parsing's digit limit
     ]

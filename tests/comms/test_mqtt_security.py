@@ -5,13 +5,18 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import ssl
 import subprocess
 import time
 from pathlib import Path
 
-from broker import free_port, password_file
+from broker import Broker, free_port, password_file
 from comms_helpers import FakeApi, wait_until
 from real_tools import missing
+
+from kiosk.commands import check
+from kiosk.comms.client import connect_error
+from kiosk.config import load_config
 
 ACL = Path(__file__).resolve().parents[2] / "docs" / "mosquitto" / "kiosk.acl"
 
@@ -57,31 +62,48 @@ def test_acl_pins_each_kiosk_to_its_own_topics(make_broker, watch, frontend, tmp
     assert json.loads(m.payload)["id"] == "rt"
 
 
-def make_certs(d: Path) -> tuple[Path, Path, Path, Path]:
+def openssl(d: Path, *args: str) -> None:
     if not shutil.which("openssl"):
         missing("openssl")
+    subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=d)
 
-    def run(*args: str) -> None:
-        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=d)
 
-    for ca in ("ca", "other-ca"):
-        run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
-            f"/CN={ca}", "-keyout", f"{ca}.key", "-out", f"{ca}.crt")  # fmt: skip
-    run("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
-        "-keyout", "server.key", "-out", "server.csr")  # fmt: skip
+def make_ca(d: Path, name: str, key_usage: bool = True) -> Path:
+    """A CA as docs/ and the kiosk's TLS error tell shops to make it; ``key_usage=False``
+    is the common home-made CA that strict X.509 verification refuses."""
+    ext = ["-addext", "basicConstraints=critical,CA:TRUE"]
+    if key_usage:
+        ext += ["-addext", "keyUsage=critical,keyCertSign,cRLSign"]
+    openssl(d, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj",
+            f"/CN={name}", *ext, "-keyout", f"{name}.key", "-out", f"{name}.crt")  # fmt: skip
+    return d / f"{name}.crt"
+
+
+def make_server_cert(d: Path, ca: str) -> tuple[Path, Path]:
+    """localhost's certificate signed by CA ``ca`` (made by make_ca in ``d``)."""
+    name = f"server-{ca}"
+    openssl(d, "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
+            "-keyout", f"{name}.key", "-out", f"{name}.csr")  # fmt: skip
     (d / "san.ext").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
-    run("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-        "-CAcreateserial", "-days", "2", "-extfile", "san.ext", "-out", "server.crt")  # fmt: skip
-    return d / "ca.crt", d / "other-ca.crt", d / "server.crt", d / "server.key"
+    openssl(d, "x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.crt", "-CAkey",
+            f"{ca}.key", "-CAcreateserial", "-days", "2", "-extfile", "san.ext",
+            "-out", f"{name}.crt")  # fmt: skip
+    return d / f"{name}.crt", d / f"{name}.key"
 
 
-def test_tls_verifies_the_broker(make_broker, watch, frontend, tmp_path, caplog):
-    ca, other_ca, crt, key = make_certs(tmp_path)
+def tls_broker(make_broker, crt: Path, key: Path) -> tuple[Broker, int]:
+    """A broker with a plain listener (for watchers) and a TLS one; (broker, TLS port)."""
     tls_port = free_port()
     b = make_broker(
         f"allow_anonymous true\nlistener {tls_port} 127.0.0.1\n"
         f"certfile {crt}\nkeyfile {key}\nallow_anonymous true"
     )
+    return b, tls_port
+
+
+def test_tls_verifies_the_broker(make_broker, watch, frontend, tmp_path, caplog):
+    ca, other_ca = make_ca(tmp_path, "ca"), make_ca(tmp_path, "other-ca")
+    b, tls_port = tls_broker(make_broker, *make_server_cert(tmp_path, "ca"))
     w = watch(b.port, ["kiosk/+/availability"])
     good = frontend(FakeApi(), tls_port, kiosk_id="tls1", tls={"enabled": True, "ca": str(ca)})
     wait_until(lambda: good.ready, timeout=10)
@@ -99,3 +121,36 @@ def test_tls_verifies_the_broker(make_broker, watch, frontend, tmp_path, caplog)
     time.sleep(0.2)
     assert not bad.connected
     assert "certificate verify failed" in caplog.text, caplog.text
+
+
+def test_a_ca_without_key_usage_is_refused_with_one_clear_line(
+    make_broker, frontend, tmp_path, caplog
+):
+    # Python 3.13 refuses this CA by default; the kiosk refuses it on every Python.
+    make_ca(tmp_path, "homemade", key_usage=False)
+    _b, tls_port = tls_broker(make_broker, *make_server_cert(tmp_path, "homemade"))
+    caplog.set_level(logging.ERROR, logger="kiosk.comms")
+    fe = frontend(FakeApi(), tls_port, tls={"enabled": True, "ca": str(tmp_path / "homemade.crt")})
+    wait_until(lambda: "unreachable" in caplog.text, timeout=10)
+    assert not fe.connected
+    lines = [r.getMessage() for r in caplog.records if "unreachable" in r.getMessage()]
+    assert len(lines) == 1, lines
+    assert "CA certificate (mqtt.tls.ca) is refused (CA cert does not include key usage" in lines[0]
+    assert "lacks the keyUsage extension" in lines[0]
+    assert '-addext "keyUsage=critical,keyCertSign,cRLSign"' in lines[0]
+    # `kiosk check` (and `kiosk ctl`, the import's progress) say the same.
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(
+        f"mqtt:\n  enabled: true\n  host: 127.0.0.1\n  port: {tls_port}\n"
+        f"  tls:\n    enabled: true\n    ca: {tmp_path / 'homemade.crt'}\n"
+    )
+    c = check.check_mqtt(load_config(cfg), timeout_s=5)
+    assert not c.ok and "lacks the keyUsage extension" in c.detail, c.detail
+
+
+def test_other_connect_errors_keep_their_own_words():
+    hostname = ssl.SSLCertVerificationError(1, "certificate verify failed: Hostname mismatch")
+    hostname.verify_message = "Hostname mismatch, certificate is not valid for 'x'"
+    assert connect_error(hostname) == str(hostname)
+    assert connect_error(ConnectionRefusedError(111, "Connection refused")).endswith("refused")
+    assert connect_error(TimeoutError()) == "TimeoutError"

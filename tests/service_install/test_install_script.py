@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -32,15 +32,23 @@ EXPECTED = [
 ]
 
 
+def deps_env() -> dict[str, str]:
+    """--offline installs only the kiosk package: its dependencies must already be there.
+    The test venv's packages stand in for them, whatever ``python3`` is on PATH."""
+    paths = dict.fromkeys([sysconfig.get_path("purelib"), sysconfig.get_path("platlib")])
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
+
+
 def sh(script: str, *args: str) -> subprocess.CompletedProcess:
-    python = shutil.which("python3") or "python3"
-    # The test venv's own Python builds the wheel: it has the dev extra's setuptools.
-    extra = ["--python", python, "--build-python", sys.executable]
+    # The test venv's own Python makes the venv (same ABI as its packages) and builds the
+    # wheel (it has the dev extra's setuptools).
+    extra = ["--python", sys.executable, "--build-python", sys.executable]
     return subprocess.run(
         ["bash", str(REPO / "scripts" / script), *args, *(extra if script == "install.sh" else [])],
         capture_output=True,
         text=True,
         timeout=300,
+        env=deps_env(),
     )
 
 
@@ -97,6 +105,7 @@ def test_install_twice_then_uninstall(tmp_path):
         capture_output=True,
         text=True,
         cwd=tmp_path,  # not the checkout: python -c puts the cwd first on sys.path
+        env=deps_env(),
     )
     assert r.returncode == 0 and "/opt/kiosk/venv/" in r.stdout, r.stdout + r.stderr
 
@@ -124,6 +133,7 @@ def installed_models(root: Path) -> list[str]:
         capture_output=True,
         text=True,
         cwd=root,  # not the checkout: the installed package must find its own models
+        env=deps_env(),
     )
     assert r.returncode == 0, r.stderr
     return r.stdout.split()

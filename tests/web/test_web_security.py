@@ -102,6 +102,23 @@ def test_staff_role_is_limited_and_operator_is_not(kiosk):
     assert body["ok"] and kiosk.core.status().paused
 
 
+def test_bad_bodies_get_the_same_reasons_as_mqtt(kiosk):
+    cookie, csrf = login(kiosk.url, STAFF_PW)
+    before = kiosk.core.status().volume
+    cases = [
+        (b"[" * 2000 + b"]" * 2000, "payload is nested too deeply (limit 32)"),
+        (b'{"level": 20, "x": ' + b"[" * 32 + b"]" * 32 + b"}", "payload is nested too deeply"),
+        (b"[20]", "payload must be a JSON object, got list"),
+        (b'{"level": ', "payload is not valid JSON"),
+        (b" " * 4097, "body must be a JSON object under 4 KB"),
+    ]
+    for body, error in cases:
+        status, answer = post(kiosk, "/api/cmd/volume", body, cookie, csrf)
+        assert status == 400 and answer["error"].startswith(error), (body[:40], answer)
+    _s, answer = post(kiosk, "/api/cmd/volume", {"level": 20, "id": "[" * 100}, cookie, csrf)
+    assert answer["ok"] and kiosk.core.status().volume == 20 != before
+
+
 def test_logins_are_rate_limited(kiosk):
     for _ in range(5):
         assert post(kiosk, "/login", {"password": "guess"})[0] == 401
@@ -165,6 +182,21 @@ def test_live_events_carry_changes(kiosk):
     assert next_state()["volume"] == 60
     kiosk.core.set_volume(42)
     assert next_state()["volume"] == 42
+    conn.close()
+
+
+def test_a_quiet_live_stream_gets_keepalives_and_stays_open(kiosk, monkeypatch):
+    from kiosk.web import app as web_app
+
+    monkeypatch.setattr(web_app, "KEEPALIVE_S", 0.1)
+    cookie, _csrf = login(kiosk.url, STAFF_PW)
+    host, port = kiosk.url.removeprefix("http://").split(":")
+    conn = httpclient.HTTPConnection(host, int(port), timeout=10)
+    conn.request("GET", "/api/events", headers={"Cookie": cookie})
+    resp = conn.getresponse()
+    lines = [resp.fp.readline().decode() for _ in range(40)]  # raw: chunk sizes between
+    assert sum(line == ": keepalive\n" for line in lines) >= 2, lines
+    assert sum(line.startswith("data: ") for line in lines) >= 2, lines  # one per wake-up
     conn.close()
 
 
