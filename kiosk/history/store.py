@@ -113,6 +113,16 @@ class HistoryError(OSError):
 # Only these mean the file itself is damaged; "locked", "read-only", "disk full" or
 # "cannot open" are conditions of the moment and must never cost the history.
 CORRUPT_CODES = {getattr(sqlite3, "SQLITE_CORRUPT", 11), getattr(sqlite3, "SQLITE_NOTADB", 26)}
+# SQLite's own texts for those two codes, for Python 3.10, whose exceptions carry no code.
+CORRUPT_TEXTS = ("file is not a database", "database disk image is malformed")
+
+
+def is_corrupt(exc: sqlite3.DatabaseError) -> bool:
+    """Damaged or not a database at all (as opposed to locked, read-only or full)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code in CORRUPT_CODES
+    return str(exc) in CORRUPT_TEXTS
 
 
 def check_schema(db: sqlite3.Connection, path: str | Path) -> None:
@@ -197,7 +207,7 @@ def open_for_writing(path: Path) -> sqlite3.Connection:
         db.execute("SELECT COUNT(*) FROM minutes").fetchone()
         return db
     except sqlite3.DatabaseError as exc:
-        if getattr(exc, "sqlite_errorcode", None) not in CORRUPT_CODES:
+        if not is_corrupt(exc):
             raise
         aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
         log.error("history %s is unreadable (%s); moved it to %s", path, exc, aside)

@@ -34,13 +34,14 @@ TESTS = [
 
 
 def python310() -> str:
-    found = shutil.which("python3.10") or next(
-        iter(sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.10*/bin/python3.10")))),
-        None,
-    )
-    if found is None:
+    # pyenv's shims answer 127 unless 3.10 is selected: use the interpreter itself.
+    candidates = sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.10*/bin/python3.10")))
+    on_path = shutil.which("python3.10")
+    if on_path and "/shims/" not in on_path:
+        candidates.insert(0, on_path)
+    if not candidates:
         pytest.fail("no CPython 3.10 here (python3.10 on PATH or pyenv's)", pytrace=False)
-    return found
+    return candidates[0]
 
 
 def test_unit_tests_on_python310(tmp_path):
