@@ -270,9 +270,9 @@ if ! "$VENV/bin/kiosk" config validate "$CONFIG" >/dev/null 2>&1; then
   "$VENV/bin/kiosk" config validate "$CONFIG" >&2 || true
 else
   # Which emotion model the service will run: the package default unless the config names
-  # one (an update can change the default; a model the config names stays). -I: the
+  # one (an update can change the default; a model the config names stays). From /: the
   # installed package, not the checkout this script runs from.
-  model=$("$VENV/bin/python" -I -c 'import sys
+  model=$(cd / && "$VENV/bin/python" -c 'import sys
 from kiosk.config import load_config
 c = load_config(sys.argv[1])
 print(c.resolve(c.config.vision.classifier.model))' "$CONFIG" 2>/dev/null) &&

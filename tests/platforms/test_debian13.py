@@ -17,7 +17,8 @@ import pytest
 from demo_log import assert_demo_story, switches
 from roots import as_user, log
 
-pytestmark = pytest.mark.platform
+# Installs and emulation run for many minutes; each call has its own timeout.
+pytestmark = [pytest.mark.platform, pytest.mark.timeout(4800)]
 
 REPO = Path(__file__).resolve().parents[2]
 PHOTOS = "kiosk/assets/astronaut.png kiosk/assets/cameraman.png kiosk/assets/grace_hopper.jpg"

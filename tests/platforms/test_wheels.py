@@ -14,7 +14,8 @@ from importlib.metadata import requires
 
 import pytest
 
-pytestmark = pytest.mark.platform
+# Installs and emulation run for many minutes; each call has its own timeout.
+pytestmark = [pytest.mark.platform, pytest.mark.timeout(4800)]
 
 # glibc: Ubuntu 22.04 (JetPack 6) 2.35, Debian 12 2.36, Ubuntu 24.04 2.39, Debian 13 2.41.
 # pip does not expand lower manylinux versions for --platform, so every one is named.
