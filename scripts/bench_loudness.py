@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from kiosk.music.analysis.decode import open_stream
-from kiosk.music.analysis.loudness import LoudnessMeter
+from kiosk.music_analysis.decode import open_stream
+from kiosk.music_analysis.loudness import LoudnessMeter
 
 AUDIO = {".opus", ".ogg", ".mp3", ".flac", ".wav", ".m4a"}
 

@@ -49,8 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=100)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
-    from kiosk.music.analysis.mood_model import MoodModel
-    from kiosk.music.analysis.service import Analyzer, expand
+    from kiosk.music_analysis.mood_model import MoodModel
+    from kiosk.music_analysis.service import Analyzer, expand
 
     analyzer = Analyzer(None)
     MoodModel.load()

@@ -106,7 +106,7 @@ def write_config(
     tmp: Path, interval_s: float, player: str, camera: str, extra: str = "", music_extra: str = ""
 ) -> Path:
     from kiosk.config import load_config
-    from kiosk.music.demo import ensure_demo_library
+    from kiosk.library.demo import ensure_demo_library
 
     music = tmp / "music"
     music.mkdir()

@@ -3,7 +3,7 @@
     nice -n 10 .venv/bin/python scripts/music_features.py \
         --data ../shared/data/music_4q --out runs/music_features.npz
 
-The features come from kiosk.music.analysis.features, the same code the kiosk runs, on the
+The features come from kiosk.music_analysis.features, the same code the kiosk runs, on the
 same excerpt the kiosk takes, so training and inference see identical numbers.
 """
 
@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from kiosk.music.analysis import features
-from kiosk.music.analysis.decode import mood_excerpt
+from kiosk.music_analysis import features
+from kiosk.music_analysis.decode import mood_excerpt
 
 
 def main(argv: list[str] | None = None) -> int:

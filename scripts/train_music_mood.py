@@ -22,7 +22,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold, GroupShuffleSplit
 from sklearn.preprocessing import StandardScaler
 
-from kiosk.music.analysis.mood_model import normal_knots, quantile_normal
+from kiosk.music_analysis.mood_model import normal_knots, quantile_normal
 
 QUADS = ["Q1", "Q2", "Q3", "Q4"]
 BASELINE = re.compile(
@@ -78,7 +78,7 @@ QUANTILES = 0  # --quantiles: knots of the per-feature quantile-normal map (0: o
 
 
 class Prep:
-    """Quantile-normal map (kiosk.music.analysis.mood_model.quantile_normal), then z-scores."""
+    """Quantile-normal map (kiosk.music_analysis.mood_model.quantile_normal), then z-scores."""
 
     def fit(self, X):
         self.quantiles = None
@@ -154,7 +154,7 @@ def export(X, names, q, C, out: Path, results: dict) -> None:
     model = {
         "format": "kiosk-music-mood/2",
         "description": "Multinomial logistic regression on standardized audio features "
-        "(kiosk.music.analysis.features) over Q1..Q4; valence = 2(P1+P4)-1, "
+        "(kiosk.music_analysis.features) over Q1..Q4; valence = 2(P1+P4)-1, "
         "arousal = 2(P1+P2)-1; probabilities averaged over the excerpt's segments.",
         "training_data": "4Q audio emotion dataset (Panda, Malheiro, Paiva 2018), 700 clips",
         "segments": len(TEST_SEGMENTS) if TEST_SEGMENTS else int(X.shape[1]),

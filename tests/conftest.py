@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 import pytest
-from real_tools import in_ci
+from real_tools import in_ci, require_libvlc
 
 MISSING_TOOL_WORDS = ("not installed", "not available", "no such tool")
 
@@ -27,6 +27,12 @@ def default_loaded():
     from kiosk.config import load_config
 
     return load_config(None)
+
+
+@pytest.fixture(scope="session")
+def vlc_module():
+    """Real libvlc; without it a skip that says what to install (a failure under CI=true)."""
+    return require_libvlc()
 
 
 @pytest.fixture(scope="session")

@@ -172,7 +172,7 @@ def player_aout(loaded) -> tuple[str | None, list[str]]:
     player = loaded.config.player
     try:
         # The player's own choice, so the tone goes exactly where the music will.
-        from kiosk.music.vlc_player import output_args
+        from kiosk.player.vlc import output_args
 
         opts, _desc = output_args(player, loaded.base_dir)
     except ImportError:
@@ -279,7 +279,7 @@ def audio_check(loaded, aout: str | None, extra: list[str]) -> Check:
 
 
 def music_root(loaded) -> Path:
-    from kiosk.music.importer import resolve_paths
+    from kiosk.usb_import.importer import resolve_paths
 
     return resolve_paths(loaded).music_root
 
@@ -299,7 +299,7 @@ def wanted_playlists(loaded) -> set[str]:
 
 
 def check_music(loaded, max_probe: int = 40) -> Check:
-    from kiosk.music.audio_probe import probe
+    from kiosk.usb_import.audio_probe import probe
 
     if loaded.path is None:
         return Check("music", True, False, "built-in demo config: `kiosk run` generates demo music")
@@ -353,7 +353,7 @@ def check_mqtt(loaded, timeout_s: float = 5.0) -> Check:
     cfg = loaded.config.mqtt
     if not cfg.enabled:
         return Check("mqtt", True, False, "MQTT disabled (mqtt.enabled: false)")
-    from kiosk.music.import_notify import connect_mqtt
+    from kiosk.usb_import.notify import connect_mqtt
 
     fix = (
         f"check mqtt.host/port ({cfg.host}:{cfg.port}) are reachable from here "

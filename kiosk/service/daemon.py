@@ -30,6 +30,7 @@ from typing import Any, TextIO
 
 from kiosk.api import Event
 from kiosk.config import LoadedConfig
+from kiosk.library.config import music_root
 from kiosk.paths import state_dir
 from kiosk.service.camera_feed import CameraFeed, CameraStartError
 from kiosk.service.clock import Clock, RealClock, SimClock
@@ -44,13 +45,9 @@ log = logging.getLogger(__name__)
 LOOP_ERROR_LOG_EVERY_S = 60.0
 
 
-def music_root(loaded: LoadedConfig) -> Path:
-    return loaded.resolve(loaded.config.music.root)
-
-
 def with_demo_music(loaded: LoadedConfig) -> LoadedConfig:
     """Built-in config: generate one demo tune per playlist in the state dir, use it."""
-    from kiosk.music.demo import ensure_demo_library
+    from kiosk.library.demo import ensure_demo_library
 
     root = state_dir(loaded) / "demo-music"
     try:
@@ -79,7 +76,7 @@ def _pipeline(loaded: LoadedConfig) -> Any:
 
 def _create_player(loaded: LoadedConfig, backend: str | None, core: Core) -> Any:
     try:
-        from kiosk.music.player import PlayerError, create_player
+        from kiosk.player.player import PlayerError, create_player
     except ImportError as exc:
         raise StartupError(f"the music player cannot load: {exc}") from None
 
@@ -98,11 +95,11 @@ def _create_player(loaded: LoadedConfig, backend: str | None, core: Core) -> Any
 
 def _library(loaded: LoadedConfig, required: bool) -> Any | None:
     try:
-        from kiosk.music.library import Library
+        from kiosk.library.library import Library
     except ImportError as exc:
         raise StartupError(f"the music library cannot load: {exc}") from None
 
-    from kiosk.music.importer import recover_library
+    from kiosk.usb_import.importer import recover_library
 
     recover_library(loaded)  # a killed import may have left music/ missing (see importer)
     root = music_root(loaded)
@@ -198,7 +195,7 @@ class Daemon:
         self._pipeline = self._make_pipeline(self.loaded)
         library = self._make_library(self.loaded, not self.simulate)
         hook = with_demo_music if self.demo else None
-        from kiosk.music.blocklist import BlockList
+        from kiosk.library.blocklist import BlockList
 
         # A simulation never touches the shop's real block list file.
         block_file = None if self.simulate else state_dir(self.loaded) / "blocklist.json"
@@ -221,8 +218,8 @@ class Daemon:
         cfg = self.loaded.config
         if not cfg.announcements.rules:
             return
-        from kiosk.music.announce_voice import NullVoice, VlcVoice
-        from kiosk.music.announcements import Announcer
+        from kiosk.announcements.announcer import MessageAnnouncer
+        from kiosk.announcements.voice import NullVoice, VlcVoice
 
         try:
             if getattr(core.player, "backend", "") == "vlc":
@@ -232,7 +229,9 @@ class Daemon:
         except Exception as exc:  # the music plays on without announcements
             log.error("announcements are off: their player cannot start: %s", exc)
             return
-        core.announcer = Announcer(cfg.announcements, core.player, voice, self.loaded.resolve)
+        core.announcer = MessageAnnouncer(
+            cfg.announcements, core.player, voice, self.loaded.resolve
+        )
         core.events.subscribe(core.announcer.on_track, {"track"})
 
     def _start_mqtt(self, core: Core) -> None:

@@ -41,7 +41,7 @@ def make_day(tmp: Path, extra: str = "") -> Path:
         for _ in range(n):
             cv2.imwrite(str(frames / f"{i:03d}.png"), img)
             i += 1
-    from kiosk.music.demo import ensure_demo_library
+    from kiosk.library.demo import ensure_demo_library
 
     music = tmp / "music"
     ensure_demo_library(music, load_config(None).config.policy.playlist_names())

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from service_fakes import FakePlayer
+from fakes import FakePlayer
 
 from kiosk.comms.commands import Dispatcher
 from kiosk.config import load_config

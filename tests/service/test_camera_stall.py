@@ -23,7 +23,7 @@ import kiosk.camera.opencv_cam as opencv_cam
 from kiosk.camera.compose import photo
 from kiosk.camera.folder import FolderCamera
 from kiosk.config import load_config
-from kiosk.music.player import create_player
+from kiosk.player.player import create_player
 from kiosk.service.daemon import Daemon
 
 MODELS = Path(__file__).resolve().parents[2] / "models"

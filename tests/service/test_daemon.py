@@ -15,7 +15,7 @@ from pathlib import Path
 
 import cv2
 import pytest
-from service_fakes import FakeLibrary, FakePlayer
+from fakes import FakeLibrary, FakePlayer
 
 import kiosk.camera.factory as factory
 from kiosk.camera.compose import photo

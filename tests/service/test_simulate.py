@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import cv2
-from service_fakes import FakePlayer
+from fakes import FakePlayer
 
 from kiosk.camera.compose import background
 from kiosk.config import load_config

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.config import load_config, parse_config
-from kiosk.music.blocklist import BlockList
-from kiosk.music.library import Library
-from kiosk.music.null_player import NullPlayer
+from kiosk.library.blocklist import BlockList
+from kiosk.library.library import Library
+from kiosk.player.null import NullPlayer
 from kiosk.service.core import Core
 from kiosk.web.server import WebServer, start_web
 
