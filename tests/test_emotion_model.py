@@ -1,4 +1,4 @@
-"""The shipped emotion model (scripts/train_emotion.py + emotion_export.py) on real inputs.
+"""The shipped emotion model (scripts/training/train_emotion.py + emotion_export.py) on real inputs.
 
 Only the runtime (ai-edge-litert) is needed: no torch, no TensorFlow, no FER2013 data.
 """

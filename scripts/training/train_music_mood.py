@@ -1,6 +1,6 @@
 """Train and validate the music mood model on cached 4Q features (train-time only; sklearn).
 
-    .venv/bin/python scripts/train_music_mood.py --features runs/music_features.npz \
+    .venv/bin/python scripts/training/train_music_mood.py --features runs/music_features.npz \
         [--write models/music_mood.json]
 
 Every number is on artists the model never saw: GroupKFold(5) by artist, plus one fixed

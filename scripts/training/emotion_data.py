@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Data for the emotion scripts beyond FER2013 folders: FER+ votes and wild face photos.
 
-    python scripts/emotion_data.py --wild ../shared/data/wild_train \
+    python scripts/training/emotion_data.py --wild ../shared/data/wild_train \
         --split models/training/wild_split.csv --cache runs/wild
 
 FER+ (``ferplus_*.npz``: images, votes, names) gives vote distributions over the kiosk's
@@ -26,10 +26,10 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from emotion_common import LABELS
 
-from kiosk.commands.eval import VOTE_COLUMNS, majority_labels
+from kiosk.vision.evaluate import VOTE_COLUMNS, majority_labels
 from kiosk.vision.preprocess import crop_face, model_pixels
 
 log = logging.getLogger("emotion")
@@ -156,7 +156,7 @@ def find_face(det, img: np.ndarray):
     The wild photos are mostly cut tight round the face, and BlazeFace needs the head
     outline that a camera frame has; where the plain photo gives nothing, it is scaled to
     at least 144 px and given replicated edges (a third of its side), as
-    scripts/emotion_framing.py does for FER crops, and the box is mapped back.
+    scripts/training/emotion_framing.py does for FER crops, and the box is mapped back.
     """
     h, w = img.shape[:2]
     d = pick_face(det.detect(img), w, h)
@@ -183,7 +183,7 @@ def detect_boxes(root: Path, rows: list[dict], cache: Path) -> dict[str, dict]:
     from kiosk.vision.detector import FaceDetector
     from kiosk.vision.runtime import TFLiteModel
 
-    repo = Path(__file__).resolve().parent.parent
+    repo = Path(__file__).resolve().parents[2]
     det = FaceDetector(
         TFLiteModel(repo / "models/face_detection_full_range.tflite", 1), DetectorConfig()
     )

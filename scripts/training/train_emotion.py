@@ -1,23 +1,23 @@
 #!/usr/bin/env python3
 """Train the kiosk's compact emotion CNN on a folder in FER2013 layout (PyTorch; CPU or CUDA).
 
-    python scripts/train_emotion.py --data ../shared/data/fer2013/train \
+    python scripts/training/train_emotion.py --data ../shared/data/fer2013/train \
         --val ../shared/data/fer2013/validation --out runs/emotion
 
-Real-world mode (issue 12; scripts/train_emotion_wild_recipe.sh): --ferplus NPZ trains on
+Real-world mode (issue 12; scripts/training/train_emotion_wild_recipe.sh): --ferplus NPZ trains on
 FER+'s raw images with the vote distributions as soft targets, --wild ROOT adds wild_train's
-train split framed by the kiosk's detector (scripts/emotion_data.py), --camera-aug swaps in
+train split framed by the kiosk's detector (scripts/training/emotion_data.py), --camera-aug swaps in
 camera-reality augmentation, --equalize puts histogram equalisation into the sidecar, and
 --time-budget runs the one-cycle schedule on the clock. Every input goes through
 kiosk.vision.preprocess, the code the daemon serves with.
 
 The defaults train the shipped student net on its own (about 80 s an epoch on 2 CPU cores,
 so 80 epochs fit in about 2 hours). With --teacher RUN [RUN ...] it is distilled from larger
-nets trained by this same script (scripts/train_emotion_recipe.sh is the shipped recipe).
+nets trained by this same script (scripts/training/train_emotion_recipe.sh is the shipped recipe).
 
 Writes to OUT: train.log, history.csv, best.pt (PyTorch state dict of the epoch best by
 --select), best_weights.npz (the same weights as plain arrays, which
-scripts/emotion_export.py turns into TFLite without needing torch), last.pt /
+scripts/training/emotion_export.py turns into TFLite without needing torch), last.pt /
 last_weights.npz (every epoch, so a run cut short can still be exported) and summary.json.
 Needs the optional `train` extra (`pip install -e .[train]`); nothing here is used at run time.
 """
@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from emotion_common import LABELS, load_folder, report
 
 from kiosk.vision.classifier import ModelMeta
@@ -60,7 +60,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--wild-split",
         type=Path,
         default=Path("models/training/wild_split.csv"),
-        help="scripts/emotion_data.py split list; train rows train, val rows validate",
+        help="scripts/training/emotion_data.py split list; train rows train, val rows validate",
     )
     p.add_argument("--wild-cache", type=Path, default=Path("runs/wild"), help="detector boxes")
     p.add_argument("--wild-repeat", type=int, default=3, help="wild images per epoch, x N")
@@ -80,7 +80,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--camera-aug",
         action="store_true",
-        help="camera-reality augmentation (scripts/emotion_augment.py) instead of the plain one",
+        help="camera-reality augmentation (emotion_augment.py) instead of the plain one",
     )
     p.add_argument(
         "--select",

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""Export a trained emotion CNN (scripts/train_emotion.py output) to float and full-int8 TFLite.
+"""Export a trained emotion CNN (train_emotion.py's output) to float and full-int8
+TFLite.
 
-    python scripts/emotion_export.py --run runs/emotion --data ../shared/data/fer2013/train \
+    python scripts/training/emotion_export.py --run runs/emotion \
+        --data ../shared/data/fer2013/train \
         --val ../shared/data/fer2013/validation --name emotion_cnn
 
 Rebuilds the net in Keras from best_weights.npz (no torch needed), converts it twice
@@ -25,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from emotion_common import LABELS, load_folder, report, stratified
 
 from kiosk.vision.preprocess import normalize
@@ -250,7 +252,7 @@ def sidecar(
         "crop_margin": spec.crop_margin,
         "crop_square": True,
         "flip_average": flip,
-        "source": f"mood-kiosk scripts/train_emotion.py + emotion_export.py ({kind}), "
+        "source": f"mood-kiosk scripts/training/train_emotion.py + emotion_export.py ({kind}), "
         f"trained on {data_note}; see models/README.md",
         "license": f"weights: this project's licence; training data {data_note} (research "
         "terms, see models/README.md)",

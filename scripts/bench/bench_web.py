@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """What the staff page costs the daemon: CPU and RSS of ``kiosk run`` with it off and on.
 
-Three runs of the real daemon in one go, on the same frames and music (scripts/bench_run.py
+Three runs of the real daemon in one go, on the same frames and music (scripts/bench/bench_run.py
 sets them up): ``off`` (web.enabled false: the baseline), ``on`` (the page served, nobody
 looking) and ``on+client`` (one logged-in page with its live event stream open, as a phone
 on the counter would keep it). Prints one JSON object with the ratios against ``off``.
 
-    python scripts/bench_web.py --minutes 2
+    python scripts/bench/bench_web.py --minutes 2
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@
 # augmentation; then the export (float + full int8 calibrated on both kinds of image) and
 # every measurement through the kiosk's code.
 #
-#   bash scripts/train_emotion_wild_recipe.sh ../shared/data [RUNS_DIR] [MINUTES]
+#   bash scripts/training/train_emotion_wild_recipe.sh ../shared/data [RUNS_DIR] [MINUTES]
 #
 # MINUTES (default 0 = by epochs) caps training time: the one-cycle schedule then follows
 # the clock, so a run on a busy machine still anneals and ends on time. Needs the train extra.
@@ -17,18 +17,18 @@ MINUTES=${3:-0}
 PY=${PYTHON:-python3}
 RUN="$RUNS/fp_wild"
 
-"$PY" scripts/emotion_data.py --wild "$DATA/wild_train" --cache "$RUNS/wild"
-"$PY" scripts/train_emotion.py --ferplus "$DATA/ferplus/ferplus_train.npz" \
+"$PY" scripts/training/emotion_data.py --wild "$DATA/wild_train" --cache "$RUNS/wild"
+"$PY" scripts/training/train_emotion.py --ferplus "$DATA/ferplus/ferplus_train.npz" \
   --wild "$DATA/wild_train" --wild-cache "$RUNS/wild" --val "$DATA/fer2013/validation" \
   --val-ferplus "$DATA/ferplus/ferplus_valid.npz" --camera-aug --equalize --epochs 35 \
   --time-budget "$MINUTES" --patience 1000 --select real --out "$RUN"
-"$PY" scripts/emotion_export.py --run "$RUN" --weights last \
+"$PY" scripts/training/emotion_export.py --run "$RUN" --weights last \
   --ferplus "$DATA/ferplus/ferplus_train.npz" --wild "$DATA/wild_train" \
   --val "$DATA/fer2013/validation" --models "$RUN/models" --name emotion_cnn_real --flip-average \
   --data-note "FER+ (FER2013 images, FER+ votes) and wild_train (SFEW 2.0, muxspace)" \
   --bench-runs 3000
 for kind in int8 float; do
-  "$PY" scripts/emotion_measure.py --data "$DATA" --cache "$RUNS/wild" \
+  "$PY" scripts/training/emotion_measure.py --data "$DATA" --cache "$RUNS/wild" \
     --model "$RUN/models/emotion_cnn_real_$kind.tflite" --json "$RUN/measure_$kind.json"
 done
-"$PY" scripts/emotion_card.py "$RUN"
+"$PY" scripts/training/emotion_card.py "$RUN"

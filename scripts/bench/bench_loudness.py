@@ -1,7 +1,7 @@
 """The numpy loudness meter on real files: agreement with ffmpeg's ebur128 (and with the old
 pyebur128/libebur128 meter when it is importable) and its speed next to the old one.
 
-    .venv/bin/python scripts/bench_loudness.py FOLDER [--per-dir 10]
+    .venv/bin/python scripts/bench/bench_loudness.py FOLDER [--per-dir 10]
 
 Takes ``--per-dir`` files spread evenly over each sub-folder (so Q1..Q4 are all heard). Each
 file is decoded once; both meters then get the same 2 s blocks the analyser feeds, and

@@ -5,11 +5,11 @@ Nothing here runs on a Pi: it is an estimate, and says so. It combines
   read from the .tflite graphs: the same graphs the arm64 root runs under emulation),
 - `kiosk bench` on this machine, in the same run: the pipeline's time beside the models' own
   invoke time (the rest is Python/NumPy work: cropping, resizing, NMS),
-- the daemon's measured CPU beside the vision alone (README, `scripts/bench_run.py`),
+- the daemon's measured CPU beside the vision alone (README, `scripts/bench/bench_run.py`),
 - single-core throughputs for the Pi's cores (ASSUMED below, from public single-thread TFLite
   MobileNet timings; good to about ±50 %).
 
-    python scripts/estimate_pi_cpu.py [--interval 2.5] [--json]
+    python scripts/bench/estimate_pi_cpu.py [--interval 2.5] [--json]
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 # Assumed sustained single-core TFLite/XNNPACK throughput, GMAC/s (float32, int8), and how
 # much slower than this machine's core the Pi runs plain Python/NumPy work.

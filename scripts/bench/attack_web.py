@@ -9,7 +9,7 @@ live streams past the cap, slowloris connections, 1 MB bodies and 100 KB headers
 one JSON object: RSS before / max during / after, samples per minute before and during
 (ratio), whether the music played on and the page still answered.
 
-    python scripts/attack_web.py --seconds 30
+    python scripts/bench/attack_web.py --seconds 30
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Check an emotion model through the kiosk's own detector crops, not FER2013's tight crops.
 
-    python scripts/emotion_framing.py --val ../shared/data/fer2013/validation \
+    python scripts/training/emotion_framing.py --val ../shared/data/fer2013/validation \
         --model models/emotion_cnn_int8.tflite --json runs/framing.json
 
 Two checks, both through kiosk.vision (the detector, crop_face and the classifier's

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """How often FER2013's own labels agree with the FER+ majority vote on the same faces.
 
-    python scripts/emotion_label_agreement.py --fer ../shared/data/fer2013/validation \
+    python scripts/training/emotion_label_agreement.py --fer ../shared/data/fer2013/validation \
         --ferplus ../shared/data/ferplus/ferplus_valid.npz
 
 fer2013/ holds equalised JPEGs and ferplus/ the raw images, in no shared order, so each

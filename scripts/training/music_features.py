@@ -1,6 +1,6 @@
 """Extract mood features for the 4Q training clips into a cached .npz (train-time only).
 
-    nice -n 10 .venv/bin/python scripts/music_features.py \
+    nice -n 10 .venv/bin/python scripts/training/music_features.py \
         --data ../shared/data/music_4q --out runs/music_features.npz
 
 The features come from kiosk.music_analysis.features, the same code the kiosk runs, on the

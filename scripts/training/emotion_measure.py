@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Every real-world and FER figure of an emotion model, through the kiosk's own code.
 
-    python scripts/emotion_measure.py --model models/emotion_cnn_int8.tflite \
+    python scripts/training/emotion_measure.py --model models/emotion_cnn_int8.tflite \
         --json models/training/measure_emotion_cnn_int8.json
 
 Six classes (disgust left out: images dropped, argmax over the other six), on
@@ -27,12 +27,12 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from emotion_common import SIX
 from emotion_data import detect_boxes, group_of, read_split
 
-from kiosk.commands.eval import evaluate, load_samples
 from kiosk.vision.classifier import EmotionClassifier, load_meta
+from kiosk.vision.evaluate import evaluate, load_samples
 from kiosk.vision.preprocess import crop_face
 from kiosk.vision.runtime import TFLiteModel
 

@@ -10,7 +10,7 @@ this process, i.e. the CPU the detector + classifier must cost at this sampling 
 ratio ``cpu_vs_vision`` is how much the whole daemon (camera frames, window, policy,
 player, VLC decoding) costs relative to that floor.
 
-    python scripts/bench_run.py --minutes 3 --player vlc
+    python scripts/bench/bench_run.py --minutes 3 --player vlc
 
 ``--analysis-compare`` does the same with ``music.analysis`` off and on (the demo library
 plus copies in ``music/unsorted/``), measured after the analysis went idle.
@@ -34,7 +34,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TICK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 

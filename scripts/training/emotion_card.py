@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Print the model card's result tables (Markdown) from a training + export run.
 
-    python scripts/emotion_card.py runs/emotion > /tmp/results.md
+    python scripts/training/emotion_card.py runs/emotion > /tmp/results.md
 
 Reads <run>/summary.json (train_emotion.py) and <run>/export.json (emotion_export.py), so the
 figures in models/README.md are pasted from files rather than typed by hand.
@@ -38,7 +38,7 @@ REAL = (
 
 
 def real_world(paths: list[Path]) -> list[str]:
-    """The real-world table from scripts/emotion_measure.py JSON files, one row each."""
+    """The real-world table from scripts/training/emotion_measure.py JSON files, one row each."""
     head = " | ".join(name for _, name in REAL)
     out = [
         f"| model | {head} | **real mean** | SFEW / muxspace, unseen clip or person | "

@@ -1,6 +1,6 @@
 """CPU cost of `kiosk music analyze` (decode + loudness + mood), per clip and per audio minute.
 
-    .venv/bin/python scripts/bench_music_analysis.py [FOLDER_OR_FILES...] [--limit 100]
+    .venv/bin/python scripts/bench/bench_music_analysis.py [FOLDER_OR_FILES...] [--limit 100]
 
 Without arguments it synthesises its own audio (a 30 s mono Opus clip and a 4-minute stereo
 44.1 kHz MP3, via ffmpeg), so it runs on any clone. Process CPU time (all threads) is the
