@@ -88,7 +88,7 @@ def run_analyze(args: argparse.Namespace) -> int:
 
     cache_dir = None if args.no_cache else args.cache_dir
     if not args.no_cache and cache_dir is None:
-        from kiosk.service.daemon import state_dir
+        from kiosk.paths import state_dir
 
         cache_dir = state_dir(load_or_exit(args))
     try:

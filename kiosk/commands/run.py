@@ -53,8 +53,8 @@ def run(args: argparse.Namespace) -> int:
     from datetime import datetime
 
     from kiosk.commands._common import load_or_exit
+    from kiosk.service.app import Daemon
     from kiosk.service.clock import SimClock
-    from kiosk.service.daemon import Daemon
     from kiosk.service.logs import setup_logging
 
     loaded = load_or_exit(args)

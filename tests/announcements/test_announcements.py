@@ -180,7 +180,7 @@ def test_daemon_plays_announcements_and_the_command_reaches_them(tmp_path):
     import threading
 
     from kiosk.config import load_config
-    from kiosk.service.daemon import Daemon
+    from kiosk.service.app import Daemon
 
     write_tone(tmp_path / "music" / "background" / "a.wav", 880, 1.0)
     write_tone(tmp_path / "offers" / "hello.wav", 440, 0.3)

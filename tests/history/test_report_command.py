@@ -127,7 +127,8 @@ def test_sighup_reload_is_recorded_with_source_signal(tmp_path):
 
     from history_helpers import ColourPipeline
 
-    from kiosk.service.daemon import Daemon
+    from kiosk.service.app import Daemon
+    from kiosk.service.reload import handle_hup
 
     cfg = tmp_path / "config.yaml"
     cfg.write_text(f"service:\n  state_dir: {tmp_path}\n")
@@ -141,9 +142,9 @@ def test_sighup_reload_is_recorded_with_source_signal(tmp_path):
     )
     core = daemon._build()
     rec = attach(core, core.loaded, tmp_path)
-    daemon._handle_hup(core)
+    handle_hup(daemon, core)
     cfg.write_text("camera: {interval_s: -1}\n")  # a broken edit: refused, still recorded
-    daemon._handle_hup(core)
+    handle_hup(daemon, core)
     rec.close()
     db = sqlite3.connect(tmp_path / "history.sqlite3")
     rows = db.execute("SELECT command, source, ok FROM commands ORDER BY id").fetchall()

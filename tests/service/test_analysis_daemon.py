@@ -15,7 +15,7 @@ from fakes import FakePlayer
 
 from kiosk.comms.commands import Dispatcher
 from kiosk.config import load_config
-from kiosk.service.daemon import Daemon
+from kiosk.service.app import Daemon
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 VISION = (

@@ -24,7 +24,7 @@ from kiosk.camera.compose import photo
 from kiosk.camera.folder import FolderCamera
 from kiosk.config import load_config
 from kiosk.player.player import create_player
-from kiosk.service.daemon import Daemon
+from kiosk.service.app import Daemon
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 RUN_S = 4.0

@@ -285,7 +285,7 @@ def test_rollback_without_config_creates_nothing(tmp_path):
 
 def test_daemon_start_up_relinks_music_after_a_kill_during_adoption(tmp_path, lib):
     from kiosk.config import load_config
-    from kiosk.service.daemon import _library
+    from kiosk.service.parts import open_library
 
     lib.library_dir.mkdir()
     # Killed between moving the plain folder into the store and linking it back.
@@ -295,7 +295,7 @@ def test_daemon_start_up_relinks_music_after_a_kill_during_adoption(tmp_path, li
     conf.write_text(
         f"music:\n  root: {lib.music_root}\nusb_import:\n  library_dir: {lib.library_dir}\n"
     )
-    library = _library(load_config(conf), True)
+    library = open_library(load_config(conf), True)
     assert lib.music_root.is_symlink()
     assert "neutral/old.wav" in tree(lib.music_root)
     assert library is not None
