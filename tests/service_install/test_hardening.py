@@ -25,7 +25,7 @@ CHILD = textwrap.dedent(
     assert libc.mprotect(ctypes.c_void_p(page), 4096, 5) != 0, "MDWE not in force"
     import numpy
     from kiosk.camera.compose import photo
-    from kiosk.commands.check import check_audio
+    from kiosk.check.audio import check_audio
     from kiosk.config import load_config
     from kiosk.vision.pipeline import Pipeline
     result = Pipeline.from_config(load_config(None)).process(photo().copy())

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from audiofiles import make_wav, tree
+from broker import free_port
 
 from kiosk.usb_import.config import ImportConfig
 from kiosk.usb_import.importer import Paths, run_import
@@ -113,12 +113,6 @@ def test_sigterm_cleans_staging_at_once(tmp_path, stick, lib):
     assert "neutral/old.wav" in tree(lib.music_root)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def broker(tmp_path):
     from broker import Broker
@@ -161,7 +155,7 @@ def test_progress_and_result_go_to_mqtt(tmp_path, stick, lib, broker):
 
 def test_broker_down_does_not_stop_the_import(tmp_path, stick, lib):
     cfg = write_config(
-        tmp_path, lib, f"mqtt:\n  enabled: true\n  host: 127.0.0.1\n  port: {_free_port()}\n"
+        tmp_path, lib, f"mqtt:\n  enabled: true\n  host: 127.0.0.1\n  port: {free_port()}\n"
     )
     r = kiosk("import", str(stick), "-c", str(cfg))
     assert r.returncode == 0, r.stderr

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from svc_helpers import free_port
+from broker import free_port
 
-from kiosk.commands import check
+from kiosk import check
 from kiosk.config import load_config
 
 
@@ -99,7 +99,7 @@ def test_camera_and_models(tmp_path):
     models = check.check_models(loaded)
     assert models.ok and "face" in models.detail
     bad = load_config(config(tmp_path, f"camera:\n  backend: folder\n  source: {tmp_path}/x\n"))
-    c = check._with_timeout(lambda: check.check_camera(bad), 10, "camera", "fix it")
+    c = check.with_timeout(lambda: check.check_camera(bad), 10, "camera", "fix it")
     assert not c.ok and c.fix
     nomodel = load_config(config(tmp_path, "vision:\n  detector:\n    model: /nope.tflite\n"))
     c = check.check_models(nomodel)
