@@ -14,6 +14,10 @@ Threads and what each one owns:
 Event listeners only record or enqueue, so the core's thread never waits on the network
 or the SD card. The kiosk plays with no broker at all: ``connect_async`` + ``loop_start``
 retry in the background with back-off.
+
+Its size: the connection's life (connect, subscribe, reconnect, will, stop) is one state
+machine over paho's callbacks; commands and state publishing are already apart
+(``mqtt_commands.py``, ``mqtt_state.py``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""Config for the crowd mood window and the playlist policy. (Owned by the mood engine.)"""
+"""Config for the crowd mood window and the playlist policy.
+
+Its size: the policy's tables, dayparts and experiment are one YAML section whose
+cross-checks (every playlist named, dayparts that do not overlap) need all of it.
+"""
 
 from __future__ import annotations
 

@@ -2,6 +2,9 @@
 
 Every feature is level-invariant (the excerpt is RMS-normalised first) so that a track's
 mastering level does not move its mood estimate; loudness is measured separately.
+
+Its size: one small numpy function per feature, kept together because the trained model
+(models/music_mood.json) depends on exactly this set, in this order.
 """
 
 from __future__ import annotations

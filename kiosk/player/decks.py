@@ -3,6 +3,10 @@
 A backend only knows how to start, stop, pause, set the volume of and read the status of one
 deck; everything about *what* plays *when* lives here, driven by ``poll()`` and a monotonic
 clock, so the null backend and unit tests with a fake clock exercise the same code as VLC.
+
+Its size: the two decks, the fades between them and failure recovery share one lock and one
+state machine; the order and gain rules are already apart (``shuffle``, ``trajectory``,
+``loudness_gain``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Config for USB music import. (Owned by the service/import work.)"""
+"""Config for USB music import."""
 
 from typing import Literal
 

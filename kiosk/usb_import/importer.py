@@ -10,6 +10,9 @@ rename makes the new library live.
 Started as root, the import acts as the library's owner (``privileges``); the stick is
 read in ``scan``, staging is written in ``copy_files``, versions live in
 ``version_store``.
+
+Its size: the import is one transaction (scan, copy, check, switch, roll back on any
+failure) that reads best in one place; the steps it calls already live in those modules.
 """
 
 from __future__ import annotations

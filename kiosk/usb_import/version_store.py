@@ -18,6 +18,9 @@ Everything in ``library_dir`` and next to the live root may have been planted by
 user, and the import may run as root: every change here goes through a folder fd opened with
 ``O_NOFOLLOW`` and names relative to it, files are created with ``O_EXCL``/``O_NOFOLLOW``,
 and links are only followed to folders that are versions of this store.
+
+Its size: every step of a switch and its undo must stay beside the others, with the same
+fd discipline; splitting them would hide which step undoes which.
 """
 
 from __future__ import annotations
