@@ -8,8 +8,8 @@ wait for the next commit.
 
 Only aggregates arrive here: the ``sample`` event holds counts, never a frame or a box.
 
-Its size (just over 300 lines): the buffer, the commit thread and the error handling share
-one lock.
+Its size (just over 300 lines): the event queue, the one writer thread and its error
+handling are one unit.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Config for the crowd mood window and the playlist policy.
 
-Its size: the policy's tables, dayparts and experiment are one YAML section whose
-cross-checks (every playlist named, dayparts that do not overlap) need all of it.
+Its size: the window and the policy's tables, dayparts, opening hours and experiment, each
+with the validators that keep its YAML readable in the error messages.
 """
 
 from __future__ import annotations
