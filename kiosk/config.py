@@ -17,15 +17,16 @@ import yaml
 from pydantic import Field, ValidationError, model_validator
 
 from kiosk import PACKAGE_DIR
+from kiosk.announcements.config import AnnouncementsConfig
 from kiosk.camera.config import CameraConfig
 from kiosk.comms.config import MqttConfig
 from kiosk.history.config import HistoryConfig
+from kiosk.library.config import MusicConfig
 from kiosk.mood.config import MoodConfig, PolicyConfig
-from kiosk.music.announce_config import AnnouncementsConfig
-from kiosk.music.config import MusicConfig, PlayerConfig
-from kiosk.music.import_config import ImportConfig
+from kiosk.player.config import PlayerConfig
 from kiosk.service.config import ServiceConfig
 from kiosk.settings_base import Section
+from kiosk.usb_import.config import ImportConfig
 from kiosk.vision.config import VisionConfig
 from kiosk.web.config import WebConfig
 

@@ -6,12 +6,25 @@ import os
 
 import numpy as np
 import pytest
-from real_tools import in_ci
+from real_tools import in_ci, require_libvlc
 
 MISSING_TOOL_WORDS = ("not installed", "not available", "no such tool")
 
 # LiteRT logs one INFO line per interpreter to stderr; keep test output readable.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _own_state_dir(tmp_path_factory):
+    """No test reads or writes the user's real ~/.local/state/kiosk: a history or cache left
+    there by another kiosk (a newer schema, say) must not decide a test's outcome."""
+    old = os.environ.get("XDG_STATE_HOME")
+    os.environ["XDG_STATE_HOME"] = str(tmp_path_factory.mktemp("xdg-state"))
+    yield
+    if old is None:
+        os.environ.pop("XDG_STATE_HOME", None)
+    else:
+        os.environ["XDG_STATE_HOME"] = old
 
 
 @pytest.fixture(scope="session")
@@ -27,6 +40,12 @@ def default_loaded():
     from kiosk.config import load_config
 
     return load_config(None)
+
+
+@pytest.fixture(scope="session")
+def vlc_module():
+    """Real libvlc; without it a skip that says what to install (a failure under CI=true)."""
+    return require_libvlc()
 
 
 @pytest.fixture(scope="session")

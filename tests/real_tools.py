@@ -63,8 +63,8 @@ def require_tool(name: str) -> str:
 
 def require_libvlc():
     """The loaded python-vlc module with a working libvlc; skips/fails like require_tool."""
-    from kiosk.music.player import PlayerError
-    from kiosk.music.vlc_player import load_vlc
+    from kiosk.player.player import PlayerError
+    from kiosk.player.vlc import load_vlc
 
     try:
         return load_vlc()

@@ -1,8 +1,8 @@
-"""The shipped emotion models (scripts/train_emotion.py + emotion_export.py) on real inputs.
+"""The shipped emotion models (scripts/training/train_emotion.py, emotion_export.py) on real inputs.
 
 Only the runtime (ai-edge-litert) is needed: no torch, no TensorFlow, no FER2013 data. The
 accuracy gates are measured on FER+ and wild_train, which the repository may not hold, by
-scripts/emotion_compare.py; its record (models/training/compare_issue24.json) names the
+scripts/training/emotion_compare.py; its record (models/training/compare_issue24.json) names the
 measured files by sha256, and the gate tests here hold the shipped default to it.
 """
 

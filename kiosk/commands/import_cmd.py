@@ -72,16 +72,16 @@ def _fail(args: argparse.Namespace, message: str, code: int) -> int:
 
 def run(args: argparse.Namespace) -> int:
     from kiosk.config import ConfigError, load_config
-    from kiosk.music.import_notify import MqttReporter, notify_daemon
-    from kiosk.music.import_progress import ProgressFile
-    from kiosk.music.importer import (
+    from kiosk.usb_import.importer import (
         StopRequest,
         find_music_folder,
         resolve_paths,
         run_import,
         run_rollback,
     )
-    from kiosk.music.library_store import LibraryError, LibraryStore
+    from kiosk.usb_import.notify import MqttReporter, notify_daemon
+    from kiosk.usb_import.progress import ProgressFile
+    from kiosk.usb_import.version_store import LibraryError, LibraryStore
 
     # systemd stops the unit with SIGTERM when the stick is pulled; Ctrl-C sends SIGINT.
     # Both only set a flag: the import stops at its next safe point, reports "failed" and

@@ -83,12 +83,12 @@ def _line(r: dict) -> str:
 
 
 def run_analyze(args: argparse.Namespace) -> int:
-    from kiosk.music.analysis.mood_model import DEFAULT_MODEL, ModelError
-    from kiosk.music.analysis.service import Analyzer, expand
+    from kiosk.music_analysis.mood_model import DEFAULT_MODEL, ModelError
+    from kiosk.music_analysis.service import Analyzer, expand
 
     cache_dir = None if args.no_cache else args.cache_dir
     if not args.no_cache and cache_dir is None:
-        from kiosk.service.daemon import state_dir
+        from kiosk.paths import state_dir
 
         cache_dir = state_dir(load_or_exit(args))
     try:
@@ -113,11 +113,12 @@ def run_analyze(args: argparse.Namespace) -> int:
 
 
 def _catalog(args: argparse.Namespace):
-    from kiosk.music.analysis.catalog import Catalog
-    from kiosk.music.analysis.mood_model import ModelError
-    from kiosk.music.analysis.service import Analyzer
-    from kiosk.music.analysis.sorting import Corrections
-    from kiosk.service.daemon import music_root, state_dir
+    from kiosk.library.catalog import Catalog
+    from kiosk.library.config import music_root
+    from kiosk.library.sorting import Corrections
+    from kiosk.music_analysis.mood_model import ModelError
+    from kiosk.music_analysis.service import Analyzer
+    from kiosk.paths import state_dir
 
     loaded = load_or_exit(args)
     state = state_dir(loaded)
@@ -133,7 +134,7 @@ def _catalog(args: argparse.Namespace):
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from kiosk.music.analysis.service import display_path
+    from kiosk.music_analysis.service import display_path
 
     cat = _catalog(args)
     failed = 0
@@ -165,7 +166,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_retag(args: argparse.Namespace) -> int:
-    from kiosk.music.analysis.sorting import CorrectionError
+    from kiosk.library.sorting import CorrectionError
 
     cat = _catalog(args)
     try:

@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     from kiosk.history import store
     from kiosk.history.recorder import history_path
     from kiosk.history.summary import RangeError, day_range, span_range, summarize
-    from kiosk.service.daemon import state_dir
+    from kiosk.paths import state_dir
 
     if (args.start is None) != (args.end is None):
         print("kiosk report: --from and --to go together", file=sys.stderr)

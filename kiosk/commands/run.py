@@ -52,8 +52,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from kiosk.commands._common import load_or_exit
     from kiosk.iso_time import parse_iso
+    from kiosk.service.app import Daemon
     from kiosk.service.clock import SimClock
-    from kiosk.service.daemon import Daemon
     from kiosk.service.logs import setup_logging
 
     loaded = load_or_exit(args)

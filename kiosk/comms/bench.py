@@ -151,7 +151,7 @@ def bench_first_message(tmp: Path, broker: _Broker) -> float:
 
 def bench_kiosk_run(tmp: Path, broker: _Broker) -> float | None:
     try:
-        import kiosk.music.player  # noqa: F401
+        import kiosk.player.player  # noqa: F401
     except ImportError:
         return None
     from kiosk.config import load_config

@@ -30,12 +30,13 @@ from pydantic import (
 
 from kiosk.api import CommandError, Event, KioskApi
 from kiosk.comms.json_depth import check_depth
+from kiosk.library.names import PLAYLIST_NAME_PATTERN
 
 log = logging.getLogger(__name__)
 
 MAX_ID_LEN = 128
 # A playlist or mood name: printable, short. The core decides whether it exists.
-NAME_PATTERN = r"^[^\x00-\x1f/\\]{1,64}$"
+NAME_PATTERN = PLAYLIST_NAME_PATTERN
 # Select entity in Home Assistant sends this to go back to the camera's mood.
 AUTO = "auto"
 OPERATOR, STAFF = "operator", "staff"
@@ -122,7 +123,7 @@ class Retag(_Cmd):
     )
     playlist: str | None = Field(
         ...,
-        pattern=r"^(|[^\x00-\x1f/\\]{1,64})$",
+        pattern=f"^(|{PLAYLIST_NAME_PATTERN[1:-1]})$",
         description="Playlist the track plays in from now on; null or '' removes the correction.",
     )
 

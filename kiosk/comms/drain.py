@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from kiosk.comms.guard import Counters, LogLimiter
+from kiosk.comms.limits import Counters, LogLimiter
 from kiosk.comms.outbox import Outbox
 
 WINDOW = 100  # outbox messages handed to paho and not yet acknowledged

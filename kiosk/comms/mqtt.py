@@ -14,6 +14,10 @@ Threads and what each one owns:
 Event listeners only record or enqueue, so the core's thread never waits on the network
 or the SD card. The kiosk plays with no broker at all: ``connect_async`` + ``loop_start``
 retry in the background with back-off.
+
+Its size: the connection's life (connect, subscribe, reconnect, will, stop) is one state
+machine over paho's callbacks; commands and state publishing are already apart
+(``mqtt_commands.py``, ``mqtt_state.py``).
 """
 
 from __future__ import annotations
@@ -30,14 +34,14 @@ from kiosk.comms.client import new_client, probe, tls_context
 from kiosk.comms.commands import Dispatcher
 from kiosk.comms.config import MqttConfig, PasswordError
 from kiosk.comms.drain import Drain
-from kiosk.comms.guard import (
+from kiosk.comms.limits import (
     Counters,
     LogLimiter,
     guarded,
     to_json,
 )
 from kiosk.comms.mqtt_commands import CommandIntake
-from kiosk.comms.mqtt_state import Announcer
+from kiosk.comms.mqtt_state import StatePublisher
 from kiosk.comms.outbox import Outbox
 from kiosk.comms.stats import StatsAggregator
 from kiosk.comms.topics import Topics
@@ -93,7 +97,7 @@ class MqttFrontend:
         self.intake = CommandIntake(
             self.cfg, self.topics, Dispatcher(api), self.counters, self._limiter, self._get_client
         )
-        self.announce = Announcer(
+        self.announce = StatePublisher(
             api,
             self.cfg,
             self.topics,

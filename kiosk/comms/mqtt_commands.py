@@ -15,7 +15,7 @@ from typing import Any
 
 from kiosk.comms.commands import Dispatcher
 from kiosk.comms.config import MqttConfig
-from kiosk.comms.guard import (
+from kiosk.comms.limits import (
     MAX_CORRELATION,
     Counters,
     LogLimiter,

@@ -17,7 +17,7 @@ from kiosk import __version__
 from kiosk.api import Event, KioskApi
 from kiosk.comms.config import MqttConfig
 from kiosk.comms.discovery import discovery_messages
-from kiosk.comms.guard import Counters, LogLimiter, to_json
+from kiosk.comms.limits import Counters, LogLimiter, to_json
 from kiosk.comms.stats import StatsAggregator
 from kiosk.comms.topics import Topics
 
@@ -26,7 +26,7 @@ STATE_MIN_INTERVAL_S = 1.0
 MOOD_KEYS = ("mood", "confidence", "faces", "distribution", "window_s", "audience")
 
 
-class Announcer:
+class StatePublisher:
     def __init__(
         self,
         api: KioskApi,

@@ -1,4 +1,4 @@
-"""Config for the local history (``history:`` in config.yaml). (Owned by the history work.)"""
+"""Config for the local history (``history:`` in config.yaml)."""
 
 from __future__ import annotations
 

@@ -7,6 +7,9 @@ at most that much. It never dies: an error is logged (rate-limited), counted, an
 wait for the next commit.
 
 Only aggregates arrive here: the ``sample`` event holds counts, never a frame or a box.
+
+Its size (just over 300 lines): the event queue, the one writer thread and its error
+handling are one unit.
 """
 
 from __future__ import annotations

@@ -1,4 +1,8 @@
-"""Config for the crowd mood window and the playlist policy. (Owned by the mood engine.)"""
+"""Config for the crowd mood window and the playlist policy.
+
+Its size: the window and the policy's tables, dayparts, opening hours and experiment, each
+with the validators that keep its YAML readable in the error messages.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,12 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from kiosk.api import EMOTIONS
+from kiosk.library.names import check_playlist_name
 from kiosk.mood.schedule_config import HolidaysConfig, SpecialDay
 from kiosk.settings_base import Section
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 DAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_PLAYLIST_NAME = re.compile(r"^[^/\\\x00]+$")
 
 
 def hhmm_to_minutes(text: str) -> int:
@@ -26,12 +30,6 @@ def hhmm_to_minutes(text: str) -> int:
 
 def _check_hhmm(v: str) -> str:
     hhmm_to_minutes(v)
-    return v
-
-
-def _check_playlist(v: str) -> str:
-    if not v.strip() or not _PLAYLIST_NAME.match(v) or v in (".", ".."):
-        raise ValueError(f"{v!r} is not a folder name under music/")
     return v
 
 
@@ -121,7 +119,7 @@ def _check_mapping(v: dict[str, str]) -> dict[str, str]:
     if unknown:
         raise ValueError(f"unknown mood(s) {unknown}; moods are {list(EMOTIONS)}")
     for name in v.values():
-        _check_playlist(name)
+        check_playlist_name(name)
     # A mood left out falls back to the default mapping's entry for it.
     return v
 
@@ -153,7 +151,7 @@ class Daypart(Section):
             if not v:
                 raise ValueError("must name at least one playlist, or be null for all")
             for name in v:
-                _check_playlist(name)
+                check_playlist_name(name)
         return v
 
 
@@ -223,7 +221,7 @@ class ScheduleConfig(Section):
     @field_validator("closed_playlist")
     @classmethod
     def _closed(cls, v: str | None) -> str | None:
-        return None if v is None else _check_playlist(v)
+        return None if v is None else check_playlist_name(v)
 
     @field_validator("dayparts")
     @classmethod
@@ -336,7 +334,7 @@ class PolicyConfig(Section):
     @field_validator("default_playlist")
     @classmethod
     def _default(cls, v: str) -> str:
-        return _check_playlist(v)
+        return check_playlist_name(v)
 
     @model_validator(mode="after")
     def _fill_tables(self) -> PolicyConfig:

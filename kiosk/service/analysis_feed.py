@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.config import LoadedConfig
+from kiosk.library.config import music_root
 from kiosk.paths import state_dir
 
 log = logging.getLogger(__name__)
@@ -30,10 +31,10 @@ def open_library(loaded: LoadedConfig, root: Path) -> Any:
     ``Library`` (folders only)."""
     music = loaded.config.music
     if music.analysis:
-        from kiosk.music.views import MusicViews
+        from kiosk.library.views import MusicViews
 
         return MusicViews(root, music.extensions, state_dir(loaded), music.sorting)
-    from kiosk.music.library import Library
+    from kiosk.library.library import Library
 
     return Library(root, music.extensions)
 
@@ -47,7 +48,7 @@ class AnalysisFeed:
         worker: Any = None,
     ) -> None:
         """``root()`` is the music root now (it changes with a config reload)."""
-        from kiosk.music.analysis.worker import AnalysisWorker
+        from kiosk.music_analysis.worker import AnalysisWorker
 
         self.root = root
         self.on_result = on_result
@@ -91,7 +92,7 @@ def start_analysis(core: Any, loaded: LoadedConfig) -> AnalysisFeed | None:
         return None
     try:
         feed = AnalysisFeed(
-            lambda: core.loaded.resolve(core.loaded.config.music.root),
+            lambda: music_root(core.loaded),
             state_dir(loaded),
             core.analysis_result,
         )

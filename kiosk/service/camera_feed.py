@@ -5,7 +5,7 @@ reopened after an exponential back-off (``service.camera_retry_initial_s`` doubl
 ``camera_retry_max_s``). A live source that ends (EndOfStream) is treated the same way.
 
 Off simulation every backend call runs on the camera's own worker thread with a deadline
-(``camera.read_timeout_s``, see ``kiosk.camera.guard``), so a hung driver or a stalled
+(``camera.read_timeout_s``, see ``kiosk.camera.deadlines``), so a hung driver or a stalled
 stream costs the daemon loop at most about that long. A camera left stuck inside a call is
 not reopened until the call returns, so a hung driver cannot make the kiosk pile up threads.
 """
@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from kiosk.camera.base import CameraError, EndOfStream, redact
-from kiosk.camera.guard import CameraOpening, GuardedCamera
+from kiosk.camera.deadlines import CameraOpening, GuardedCamera
 from kiosk.config import LoadedConfig
 from kiosk.service.clock import Clock
 from kiosk.service.logs import fields

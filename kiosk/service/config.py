@@ -1,4 +1,4 @@
-"""Config for the daemon: logging, state directory, watchdog. (Owned by the daemon work.)"""
+"""Config for the daemon: logging, state directory, watchdog."""
 
 from __future__ import annotations
 

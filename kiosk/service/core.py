@@ -24,9 +24,9 @@ from kiosk import __version__
 from kiosk.api import CommandError, Event, EventBus, EventKind, Status
 from kiosk.camera.base import redact
 from kiosk.config import ConfigError, LoadedConfig, load_config
+from kiosk.library.blocklist import BlockList
 from kiosk.mood.policy import Decision, Policy, PolicyError
 from kiosk.mood.window import EMPTY, FaceLike, MoodState, MoodWindow
-from kiosk.music.blocklist import BlockList
 from kiosk.service.clock import Clock, RealClock
 from kiosk.service.core_controls import ControlsMixin
 from kiosk.service.core_music import CoreMusic

@@ -18,8 +18,8 @@ from types import SimpleNamespace
 from typing import Any
 
 from kiosk.api import CommandError
-from kiosk.music.blocklist import BlockList, matches
-from kiosk.music.skiplimit import SkipLimiter
+from kiosk.library.blocklist import BlockList, matches
+from kiosk.player.skip_limit import SkipLimiter
 from kiosk.service.logs import fields
 
 log = logging.getLogger("kiosk.service.core")

@@ -1,7 +1,7 @@
 """The core's music-knowledge half: analysis progress, staff corrections, track estimates and
 the play order. A mixin of ``Core`` (same lock, same events), kept apart for size.
 
-The library may be a ``kiosk.music.views.MusicViews`` (self-sorting playlists; it has
+The library may be a ``kiosk.library.views.MusicViews`` (self-sorting playlists; it has
 ``estimate``, ``retag`` and ``mark_dirty``) or a plain ``Library``; every hook here checks.
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from kiosk.api import CommandError
-from kiosk.music.trajectory import TrajectoryOrder, crowd_point
+from kiosk.player.trajectory import TrajectoryOrder, crowd_point
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ class CoreMusic:
 
     def retag(self, track: str, playlist: str | None) -> dict[str, Any]:
         """Staff correction: ``track`` plays in ``playlist`` (None/"" removes the correction)."""
-        from kiosk.music.analysis.sorting import CorrectionError
+        from kiosk.library.sorting import CorrectionError
 
         with self._locked():  # type: ignore[attr-defined]
             retag = getattr(self.library, "retag", None)
@@ -100,7 +100,7 @@ class CoreMusic:
 
     def make_order(self, playlist: str, tracks: Sequence[Any]) -> Any:
         """The player's play order for a playlist: shuffle/folder order, or the trajectory."""
-        from kiosk.music.shuffle import PlayOrder
+        from kiosk.player.shuffle import PlayOrder
 
         pcfg = self.loaded.config.player
         mode = getattr(pcfg, "order", "shuffle")

@@ -1,5 +1,7 @@
 """systemd notify protocol (sd_notify(3)) over ``$NOTIFY_SOCKET``, standard library only.
 
+``status_text`` is the daemon's one-line ``STATUS=``.
+
 Messages are newline-separated ``KEY=VALUE`` lines in one datagram. Without
 ``NOTIFY_SOCKET`` (not started by systemd with ``Type=notify``) every call is a no-op.
 """
@@ -11,6 +13,10 @@ import os
 import socket
 import time
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kiosk.service.core import Core
 
 log = logging.getLogger(__name__)
 
@@ -107,3 +113,16 @@ def _watchdog_interval(env: Mapping[str, str]) -> float | None:
     if pid and pid.isdigit() and int(pid) != os.getpid():
         return None  # meant for another process (e.g. a wrapper script)
     return int(usec) / 1e6 / 2
+
+
+def status_text(core: Core) -> str:
+    """The one-line status systemd shows (``STATUS=``)."""
+    st = core.status()
+    mood = f"{st.mood} {st.confidence:.0%}" if st.mood else "no audience"
+    cam = "ok" if st.camera.get("ok") else f"error: {st.camera.get('error')}"
+    playing = st.playlist or "silence"
+    if st.paused:
+        playing += " (paused)"
+    if st.override:
+        playing += " (override)"
+    return f"mood: {mood}, {st.faces} face(s); music: {playing}; camera: {cam}"

@@ -38,7 +38,7 @@ def player_config(loaded: LoadedConfig, backend: str | None) -> Any:
 def player_backends() -> list[str]:
     from typing import get_args
 
-    from kiosk.music.config import PlayerConfig
+    from kiosk.player.config import PlayerConfig
 
     return list(get_args(PlayerConfig.model_fields["backend"].annotation))
 

@@ -1,7 +1,7 @@
 """The one preprocessing path from a face crop to an emotion model's input.
 
-The daemon, ``kiosk eval`` and the training scripts (scripts/train_emotion.py,
-scripts/emotion_data.py) all call these functions, so whatever a model's sidecar asks for
+The daemon, ``kiosk eval`` and the training scripts (scripts/training/: train_emotion.py,
+emotion_data.py) all call these functions, so whatever a model's sidecar asks for
 (colour, size, equalisation, normalisation, crop margin) is done the same way when the
 model learns and when it serves. tests/vision/test_preprocess.py holds them to that.
 """

@@ -5,3 +5,24 @@ Starlette on uvicorn, in one thread of the daemon. Every change goes through the
 updates are Server-Sent Events fed from the core's EventBus. Only aggregates are served:
 never a frame, a face or a box.
 """
+
+from kiosk.exports import lazy_exports
+
+__all__ = [
+    "WebConfig",
+    "WebError",
+    "WebServer",
+    "create_app",
+    "start_web",
+]
+
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "WebConfig": "config",
+        "start_web": "server",
+        "WebServer": "server",
+        "WebError": "server",
+        "create_app": "app",
+    },
+)

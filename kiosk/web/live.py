@@ -66,7 +66,7 @@ class Live:
 
 
 def read_import_progress(path: Path | None) -> dict[str, Any] | None:
-    """The USB importer's last progress record, if recent (see music/import_progress.py)."""
+    """The USB importer's last progress record, if recent (see usb_import/progress.py)."""
     if path is None:
         return None
     try:

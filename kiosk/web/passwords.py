@@ -47,7 +47,7 @@ def keep_big_blocks_mapped() -> None:
 
     scrypt needs a 16 MB work area per check. Once glibc's adaptive mmap threshold has grown
     past that, a freed work area stays in the heap: +17 MB RSS for the daemon after the
-    first login (scripts/bench_web.py), and malloc_trim does not get it back. A fixed
+    first login (scripts/bench/bench_web.py), and malloc_trim does not get it back. A fixed
     threshold keeps such blocks mmapped. Smaller allocations are unaffected. Called once
     when the staff page starts; a libc without mallopt (musl) just keeps its default.
     """

@@ -221,7 +221,7 @@ def start_web(api: Any, loaded: Any) -> WebServer:
         if p is not None and not p.is_file():
             raise WebError(f"TLS file {p} does not exist")
     try:
-        from kiosk.music.importer import resolve_paths
+        from kiosk.usb_import.importer import resolve_paths
 
         import_file: Path | None = resolve_paths(loaded).library_dir / "import-progress.json"
     except Exception:

@@ -12,7 +12,7 @@ import pytest
 from kiosk import ASSETS_DIR
 from kiosk.camera.demo import DAY, DemoCamera, day_frames, with_demo_settings
 from kiosk.config import DEFAULT_BASE_DIR, KioskConfig, LoadedConfig
-from kiosk.service.daemon import Daemon
+from kiosk.service.app import Daemon
 from kiosk.vision.pipeline import Pipeline
 
 DEFAULT_INTERVAL_S = KioskConfig().camera.interval_s

@@ -12,7 +12,7 @@ import pytest
 
 import kiosk.camera.opencv_cam as opencv_cam
 from kiosk.camera.base import CameraOpenError, FrameError
-from kiosk.camera.guard import CameraOpening, FrameTimeout, GuardedCamera
+from kiosk.camera.deadlines import CameraOpening, FrameTimeout, GuardedCamera
 from kiosk.config import parse_config
 
 FRAME = np.full((48, 64, 3), 7, np.uint8)

@@ -3,65 +3,18 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from typing import Any
 
 from comms_helpers import loaded_for, wait_until
+from fakes import FakePlayer, sure_face
 
-from kiosk.api import EMOTIONS, KioskApi
+from kiosk.api import KioskApi
 from kiosk.comms.mqtt import MqttFrontend
 from kiosk.service.core import Core
 
 
-@dataclass
-class _State:
-    playlist: str | None = None
-    track: Any = None
-    volume: int = 60
-    paused: bool = False
-    playing: bool = False
-
-
-@dataclass
-class SilentPlayer:
-    """Stands in for the audio player only; the core, mood window and policy are real."""
-
-    st: _State = field(default_factory=_State)
-
-    def play_playlist(self, name: str, tracks: list, crossfade_s: float) -> None:
-        self.st.playlist, self.st.playing, self.st.paused = name, True, False
-
-    def next_track(self) -> None: ...
-    def pause(self) -> None:
-        self.st.paused = True
-
-    def resume(self) -> None:
-        self.st.paused = False
-
-    def set_volume(self, level: int) -> None:
-        self.st.volume = level
-
-    def stop(self, fade_s: float = 0.0) -> None:
-        self.st.playing = False
-
-    def poll(self) -> None: ...
-    def state(self) -> _State:
-        return self.st
-
-    def close(self) -> None: ...
-
-
-class Face:
-    def __init__(self, mood: str) -> None:
-        self.box = (100.0, 100.0, 80.0, 80.0)
-        self.score = 0.95
-        self.emotion = mood
-        self.scores = {k: (0.94 if k == mood else 0.01) for k in EMOTIONS}
-
-
 def test_real_core_over_mqtt(broker, watch, tmp_path):
     loaded = loaded_for(tmp_path, broker.port, stats_interval_s=0.5)
-    core = Core(loaded, SilentPlayer(), None)
+    core = Core(loaded, FakePlayer(), None)
     assert isinstance(core, KioskApi)
     core.start()
     w = watch(broker.port, ["kiosk/k1/#"])
@@ -90,7 +43,7 @@ def test_real_core_over_mqtt(broker, watch, tmp_path):
             )
         )
         for _ in range(6):
-            core.add_sample([Face("happy"), Face("happy")], inference_ms=12.5)
+            core.add_sample([sure_face("happy"), sure_face("happy")], inference_ms=12.5)
         mood = w.wait(lambda m: m.topic == "kiosk/k1/mood" and json.loads(m.payload)["faces"])
         body = json.loads(mood.payload)
         assert set(body) >= {"ts", "mood", "confidence", "faces", "distribution", "window_s"}

@@ -275,7 +275,7 @@ def test_mood_listeners_only_enqueue(broker, frontend):
 def test_counters_have_one_owner():
     import sys
 
-    from kiosk.comms.guard import Counters
+    from kiosk.comms.limits import Counters
 
     c = Counters(["n"])
     old = sys.getswitchinterval()

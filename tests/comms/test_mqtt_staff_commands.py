@@ -8,8 +8,8 @@ from dataclasses import replace
 from comms_helpers import loaded_for
 
 from kiosk.comms.commands import Dispatcher
-from kiosk.music.library import Library
-from kiosk.music.null_player import NullPlayer
+from kiosk.library.library import Library
+from kiosk.player.null import NullPlayer
 from kiosk.service.clock import SimClock
 from kiosk.service.core import Core
 

@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kiosk.api import EMOTIONS, Event
+from fakes import FakeFace, sure_face
+
+from kiosk.api import Event
 from kiosk.history.config import HistoryConfig
 from kiosk.history.recorder import Recorder
 
@@ -41,21 +43,13 @@ def wait_for(pred, timeout: float = 5.0) -> None:
         time.sleep(0.02)
 
 
-class Face:
-    def __init__(self, mood: str) -> None:
-        self.box = (100.0, 100.0, 80.0, 80.0)
-        self.score = 0.95
-        self.emotion = mood
-        self.scores = {k: (0.94 if k == mood else 0.01) for k in EMOTIONS}
-
-
 # Frame colours (BGR) of the replayed day: the fake classifier reads the mood off them.
 COLOUR_MOOD = {(0, 200, 255): "happy", (255, 0, 0): "sad"}
 
 
 @dataclass
 class _Result:
-    faces: list[Face]
+    faces: list[FakeFace]
     timing_ms: dict[str, float] = field(default_factory=lambda: {"detect": 1.0})
 
 
@@ -67,39 +61,5 @@ class ColourPipeline:
         b, g, r = (int(v) for v in frame[frame.shape[0] // 2, frame.shape[1] // 2])
         for colour, mood in COLOUR_MOOD.items():
             if max(abs(b - colour[0]), abs(g - colour[1]), abs(r - colour[2])) < 40:
-                return _Result([Face(mood)])
+                return _Result([sure_face(mood)])
         return _Result([])
-
-
-@dataclass
-class _PlayerState:
-    playlist: str | None = None
-    track: Any = None
-    volume: int = 60
-    paused: bool = False
-    playing: bool = False
-
-
-@dataclass
-class SilentPlayer:
-    """Stands in for the audio player in core-level unit tests."""
-
-    st: _PlayerState = field(default_factory=_PlayerState)
-
-    def play_playlist(self, name: str, tracks: list, crossfade_s: float) -> None:
-        self.st.playlist, self.st.playing = name, True
-
-    def next_track(self) -> None: ...
-    def pause(self) -> None: ...
-    def resume(self) -> None: ...
-    def set_volume(self, level: int) -> None:
-        self.st.volume = level
-
-    def stop(self, fade_s: float = 0.0) -> None:
-        self.st.playing = False
-
-    def poll(self) -> None: ...
-    def state(self) -> _PlayerState:
-        return self.st
-
-    def close(self) -> None: ...

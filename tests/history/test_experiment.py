@@ -71,7 +71,7 @@ def test_bad_experiment_config_is_named(bad):
 def test_core_records_the_arm_in_the_history(tmp_path):
     from dataclasses import replace
 
-    from history_helpers import Face, SilentPlayer
+    from fakes import FakePlayer, sure_face
 
     from kiosk.config import load_config
     from kiosk.history.attach import attach
@@ -88,12 +88,12 @@ def test_core_records_the_arm_in_the_history(tmp_path):
     )  # fmt: skip
     loaded = replace(load_config(None), config=cfg)
     clock = SimClock(start_wall=NOON.timestamp())
-    core = Core(loaded, SilentPlayer(), None, clock)
+    core = Core(loaded, FakePlayer(), None, clock)
     rec = attach(core, loaded, tmp_path)
     core.start()
     for _ in range(10):
         for mood in ("sad",) * 4 + (None,) * 4:
-            core.add_sample([Face(mood)] if mood else [])
+            core.add_sample([sure_face(mood)] if mood else [])
             core.poll()
             clock.advance(2.0)
     rec.close()

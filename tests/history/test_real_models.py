@@ -71,7 +71,7 @@ def test_live_daemon_records_and_commits_on_stop(tmp_path, astronaut):
     frames = tmp_path / "frames"
     frames.mkdir()
     cv2.imwrite(str(frames / "000.png"), astronaut)
-    from kiosk.music.demo import ensure_demo_library
+    from kiosk.library.demo import ensure_demo_library
 
     ensure_demo_library(tmp_path / "music", ["background", "happy"])
     cfg = tmp_path / "config.yaml"

@@ -159,7 +159,7 @@ def test_the_daemon_side_never_loads_matplotlib():
     import sys
 
     code = (
-        "import sys, kiosk.service.daemon, kiosk.history, kiosk.history.recorder, "
+        "import sys, kiosk.service.app, kiosk.history, kiosk.history.recorder, "
         "kiosk.history.summary, kiosk.comms.commands, kiosk.cli\n"
         "kiosk.cli.build_parser()\n"
         "assert 'matplotlib' not in sys.modules, 'matplotlib loaded'\n"

@@ -22,8 +22,9 @@ from history_helpers import COLOUR_MOOD, ColourPipeline
 
 from kiosk.config import load_config
 from kiosk.history.summary import local_iso
+from kiosk.service.app import Daemon
 from kiosk.service.clock import SimClock
-from kiosk.service.daemon import Daemon, _create_player
+from kiosk.service.parts import build_player
 
 START = datetime(2026, 11, 20, 9, 0)
 PHASES = [("empty", 15), ("happy", 60), ("sad", 60), ("empty", 45)]
@@ -41,7 +42,7 @@ def make_day(tmp: Path, extra: str = "") -> Path:
         for _ in range(n):
             cv2.imwrite(str(frames / f"{i:03d}.png"), img)
             i += 1
-    from kiosk.music.demo import ensure_demo_library
+    from kiosk.library.demo import ensure_demo_library
 
     music = tmp / "music"
     ensure_demo_library(music, load_config(None).config.policy.playlist_names())
@@ -62,7 +63,7 @@ def replay(cfg: Path) -> tuple[list[dict], list[dict]]:
 
     def player(loaded, backend, core):
         core.events.subscribe(lambda e: tracks.append({**e.data, "ts": e.ts}), {"track"})
-        return _create_player(loaded, backend, core)
+        return build_player(loaded, backend, core)
 
     out = io.StringIO()
     daemon = Daemon(

@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-from history_helpers import Face, SilentPlayer
+from fakes import FakePlayer, sure_face
 
 from kiosk.comms.commands import Dispatcher
 from kiosk.config import KioskConfig, LoadedConfig, parse_config
@@ -33,11 +33,11 @@ def kiosk(tmp_path, loaded: LoadedConfig | None = None, **history):
     else:
         loaded = LoadedConfig(cfg, tmp_path, None)
     clock = SimClock(start_wall=DAY.astimezone().timestamp())
-    core = Core(loaded, SilentPlayer(), None, clock)
+    core = Core(loaded, FakePlayer(), None, clock)
     rec = attach(core, loaded, tmp_path)
     core.start()
     for i in range(90):
-        core.add_sample([Face("happy")] * (2 if i < 60 else 0))
+        core.add_sample([sure_face("happy")] * (2 if i < 60 else 0))
         core.poll()
         clock.advance(2.0)
     return core, rec
@@ -78,7 +78,7 @@ def test_reply_is_cut_to_report_max_bytes(tmp_path):
 
 
 def test_history_off_is_a_clear_refusal(tmp_path):
-    core = Core(LoadedConfig(KioskConfig(), tmp_path, None), SilentPlayer(), None)
+    core = Core(LoadedConfig(KioskConfig(), tmp_path, None), FakePlayer(), None)
     core.start()
     r = Dispatcher(core).dispatch("report", {})
     assert not r["ok"] and "history is off" in r["error"]
@@ -127,7 +127,8 @@ def test_sighup_reload_is_recorded_with_source_signal(tmp_path):
 
     from history_helpers import ColourPipeline
 
-    from kiosk.service.daemon import Daemon
+    from kiosk.service.app import Daemon
+    from kiosk.service.reload import handle_hup
 
     cfg = tmp_path / "config.yaml"
     cfg.write_text(f"service:\n  state_dir: {tmp_path}\n")
@@ -135,15 +136,15 @@ def test_sighup_reload_is_recorded_with_source_signal(tmp_path):
 
     daemon = Daemon(
         load_config(cfg),
-        make_player=lambda loaded, backend, core: SilentPlayer(),
+        make_player=lambda loaded, backend, core: FakePlayer(),
         make_library=lambda loaded, required: None,
         make_pipeline=lambda loaded: ColourPipeline(),
     )
     core = daemon._build()
     rec = attach(core, core.loaded, tmp_path)
-    daemon._handle_hup(core)
+    handle_hup(daemon, core)
     cfg.write_text("camera: {interval_s: -1}\n")  # a broken edit: refused, still recorded
-    daemon._handle_hup(core)
+    handle_hup(daemon, core)
     rec.close()
     db = sqlite3.connect(tmp_path / "history.sqlite3")
     rows = db.execute("SELECT command, source, ok FROM commands ORDER BY id").fetchall()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from mood_helpers import face
+from fakes import face
 
 from kiosk.config import parse_config
 from kiosk.mood.config import MoodConfig

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from mood_helpers import face
+from fakes import face
 
 from kiosk.mood.config import MoodConfig
 from kiosk.mood.window import MoodWindow

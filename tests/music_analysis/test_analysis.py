@@ -1,4 +1,4 @@
-"""kiosk.music.analysis on real encoded audio: loudness, peak, tempo, formats, damage."""
+"""kiosk.music_analysis on real encoded audio: loudness, peak, tempo, formats, damage."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from audio_synth import click_track, encode, ffmpeg_lufs, music_like, sine, write_wav
 
-from kiosk.music.analysis.analyze import analyse
-from kiosk.music.analysis.decode import DecodeError
-from kiosk.music.analysis.mood_model import MoodModel
+from kiosk.music_analysis.analyze import analyse
+from kiosk.music_analysis.decode import DecodeError
+from kiosk.music_analysis.mood_model import MoodModel
 
 
 @pytest.fixture(scope="module")

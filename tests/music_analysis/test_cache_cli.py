@@ -12,10 +12,10 @@ import pytest
 from audio_synth import music_like, sine, write_wav
 
 from kiosk.cli import main
-from kiosk.music.analysis import service
-from kiosk.music.analysis.mood_model import DEFAULT_MODEL, ModelError, MoodModel
-from kiosk.music.analysis.service import Analyzer
-from kiosk.music.analysis.worker import AnalysisWorker
+from kiosk.music_analysis import service
+from kiosk.music_analysis.mood_model import DEFAULT_MODEL, ModelError, MoodModel
+from kiosk.music_analysis.service import Analyzer
+from kiosk.music_analysis.worker import AnalysisWorker
 
 KEYS = {"path", "duration_s", "lufs", "peak_db", "tempo_bpm", "valence", "arousal"}
 KEYS |= {"quadrant", "confidence"}
@@ -132,7 +132,7 @@ def test_worker_analyses_in_background_and_survives_bad_files(tmp_path, isolate)
         assert "lufs" in dict(seen)[good] and "error" in dict(seen)[bad]
         if isolate:
             # A rescan of unchanged files is served from the cache in the worker itself.
-            from kiosk.music.analysis import worker as worker_mod
+            from kiosk.music_analysis import worker as worker_mod
 
             def no_child(*a, **k):
                 raise AssertionError("a cache hit must not start an analyser")
@@ -196,7 +196,7 @@ def test_bad_model_shapes_give_model_error(tmp_path):
 def test_quantile_map_is_monotone_clamped_and_tie_safe():
     import numpy as np
 
-    from kiosk.music.analysis.mood_model import normal_knots, quantile_normal
+    from kiosk.music_analysis.mood_model import normal_knots, quantile_normal
 
     knots = normal_knots(5)
     q = np.array([[0.0, 1.0, 1.0, 1.0, 2.0]])  # a feature with a tie at 1.0

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from audio_synth import ffmpeg_ebur128, music_like, sine, write_wav
 
-from kiosk.music.analysis.decode import open_stream
-from kiosk.music.analysis.kweighting import KWeighting, kweighting_biquads
-from kiosk.music.analysis.loudness import LoudnessMeter
+from kiosk.music_analysis.decode import open_stream
+from kiosk.music_analysis.kweighting import KWeighting, kweighting_biquads
+from kiosk.music_analysis.loudness import LoudnessMeter
 
 TOL = 0.1  # LU: the acceptance bound against ffmpeg and the Tech 3341 tolerance
 

@@ -9,10 +9,10 @@ import pytest
 from audio_synth import music_like, sine, write_wav
 
 from kiosk.cli import main
-from kiosk.music.analysis.catalog import Catalog
-from kiosk.music.analysis.service import Analyzer
-from kiosk.music.analysis.sorting import CorrectionError, Corrections, assign, nearest, views
-from kiosk.music.analysis.sorting_config import DEFAULT_PLACES, SortingConfig
+from kiosk.library.catalog import Catalog
+from kiosk.library.config import DEFAULT_PLACES, SortingConfig
+from kiosk.library.sorting import CorrectionError, Corrections, assign, nearest, views
+from kiosk.music_analysis.service import Analyzer
 
 
 def test_each_default_place_is_its_own_nearest():

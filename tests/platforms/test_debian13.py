@@ -26,8 +26,8 @@ PHOTOS = "kiosk/assets/astronaut.png kiosk/assets/cameraman.png kiosk/assets/gra
 # command JSON, TLS, the installer, music analysis and loudness, config and models.
 PY313_TESTS = (
     "tests/comms/test_comms_units.py tests/comms/test_mqtt_security.py "
-    "tests/comms/test_mqtt_hardening.py tests/music_analysis tests/music/test_loudness_vlc.py "
-    "tests/service_install tests/web/test_web_security.py tests/test_config.py "
+    "tests/comms/test_mqtt_hardening.py tests/music_analysis tests/player/test_loudness_vlc.py "
+    "tests/install tests/check tests/web/test_web_security.py tests/test_config.py "
     "tests/test_emotion_model.py tests/vision tests/test_quickstart.py"
 )
 

@@ -7,9 +7,9 @@ from datetime import datetime
 from pathlib import Path
 
 from kiosk.config import load_config, parse_config
-from kiosk.music.blocklist import BlockList
-from kiosk.music.library import Library
-from kiosk.music.null_player import NullPlayer
+from kiosk.library.blocklist import BlockList
+from kiosk.library.library import Library
+from kiosk.player.null import NullPlayer
 from kiosk.service.clock import SimClock
 from kiosk.service.core import Core
 

@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from service_fakes import FakePlayer
+from fakes import FakePlayer
 
 from kiosk.comms.commands import Dispatcher
 from kiosk.config import load_config
-from kiosk.service.daemon import Daemon
+from kiosk.service.app import Daemon
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 VISION = (

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from kiosk.music import blocklist as bl_mod
-from kiosk.music.blocklist import BlockList
+from kiosk.library import blocklist as bl_mod
+from kiosk.library.blocklist import BlockList
 
 
 def tracks(n: int) -> list[SimpleNamespace]:

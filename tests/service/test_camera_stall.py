@@ -23,8 +23,8 @@ import kiosk.camera.opencv_cam as opencv_cam
 from kiosk.camera.compose import photo
 from kiosk.camera.folder import FolderCamera
 from kiosk.config import load_config
-from kiosk.music.player import create_player
-from kiosk.service.daemon import Daemon
+from kiosk.player.player import create_player
+from kiosk.service.app import Daemon
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 RUN_S = 4.0

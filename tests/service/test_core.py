@@ -9,9 +9,9 @@ from dataclasses import replace
 from datetime import datetime
 
 import pytest
-from service_fakes import FakeLibrary, FakePlayer
+from fakes import FakeLibrary, FakePlayer, sure_face
 
-from kiosk.api import EMOTIONS, CommandError, KioskApi
+from kiosk.api import CommandError, KioskApi
 from kiosk.config import load_config, parse_config
 from kiosk.service.clock import SimClock
 from kiosk.service.core import Core
@@ -25,14 +25,6 @@ ALL = {
     "upbeat": 2,
     "uplifting": 2,
 }
-
-
-class Face:
-    def __init__(self, mood: str, x: float = 100.0) -> None:
-        self.box = (x, 100.0, 80.0, 80.0)
-        self.score = 0.95
-        self.emotion = mood
-        self.scores = {k: (0.94 if k == mood else 0.01) for k in EMOTIONS}
 
 
 def make_core(policy: dict | None = None, lists: dict | None = None, path=None):
@@ -53,7 +45,7 @@ def kinds(events, kind):
 
 def feed(core, clock, mood: str | None, n: int = 4, step: float = 3.0):
     for _ in range(n):
-        core.add_sample([Face(mood)] if mood else [])
+        core.add_sample([sure_face(mood)] if mood else [])
         clock.advance(step)
 
 
@@ -96,9 +88,9 @@ def test_samples_drive_the_music_with_events():
 
 def test_faces_under_min_face_score_are_not_counted_in_the_sample():
     core, _, _, _, events = make_core()
-    weak = Face("sad", x=400.0)
+    weak = sure_face("sad", x=400.0)
     weak.score = core.window.cfg.min_face_score / 2
-    core.add_sample([Face("happy"), weak])
+    core.add_sample([sure_face("happy"), weak])
     sample = kinds(events, "sample")[-1]
     assert sample["faces"] == 1 and sample["faces_ignored"] == 1
     assert sample["emotions"] == {"happy": 1}
@@ -340,7 +332,7 @@ def test_commands_from_another_thread_are_serialised():
     t = threading.Thread(target=hammer)
     t.start()
     for i in range(300):
-        core.add_sample([Face("sad" if i % 7 else "happy")])
+        core.add_sample([sure_face("sad" if i % 7 else "happy")])
         core.poll()
     t.join()
     assert not errors

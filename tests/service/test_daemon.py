@@ -15,12 +15,12 @@ from pathlib import Path
 
 import cv2
 import pytest
-from service_fakes import FakeLibrary, FakePlayer
+from fakes import FakeLibrary, FakePlayer
 
 import kiosk.camera.factory as factory
 from kiosk.camera.compose import photo
 from kiosk.config import load_config
-from kiosk.service.daemon import Daemon
+from kiosk.service.app import Daemon
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 VISION = (
@@ -83,9 +83,9 @@ def test_ready_status_watchdog_and_stop(tmp_path, notify_socket, monkeypatch):
     assert messages(notify_socket, "WATCHDOG=1")
     # samples flow through the real models: the demo script opens on an empty shop
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not daemon._first_sample_logged:
+    while time.monotonic() < deadline and not daemon.loop.first_sample_logged:
         time.sleep(0.02)
-    assert daemon._first_sample_logged
+    assert daemon.loop.first_sample_logged
     daemon.request_stop()
     got = messages(notify_socket, "STOPPING=1")
     t.join(10)
@@ -197,7 +197,7 @@ def test_real_process_sigterm_exits_0_after_ready(tmp_path, notify_socket):
 def test_state_dir_precedence(tmp_path, monkeypatch):
     from dataclasses import replace
 
-    from kiosk.service.daemon import state_dir
+    from kiosk.paths import state_dir
 
     loaded = load_config(None)
     monkeypatch.delenv("STATE_DIRECTORY", raising=False)
@@ -211,7 +211,7 @@ def test_state_dir_precedence(tmp_path, monkeypatch):
 
 
 def test_demo_generates_one_tune_per_playlist(tmp_path, monkeypatch):
-    from kiosk.service.daemon import with_demo_music
+    from kiosk.service.parts import with_demo_music
 
     monkeypatch.delenv("STATE_DIRECTORY", raising=False)
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
@@ -224,7 +224,8 @@ def test_demo_generates_one_tune_per_playlist(tmp_path, monkeypatch):
 
 
 def test_unwritable_state_dir_is_a_startup_error(tmp_path, monkeypatch):
-    from kiosk.service.daemon import StartupError, with_demo_music
+    from kiosk.service.parts import with_demo_music
+    from kiosk.service.startup import StartupError
 
     blocker = tmp_path / "file"
     blocker.write_text("x")
@@ -274,7 +275,7 @@ def test_a_failing_loop_step_is_survived_and_logged_once(
     t.join(10)
     assert rc == [0]
     assert len(calls) >= 8  # samples went on after the 5 failures
-    assert daemon.loop_errors == {"sample": 5}
+    assert daemon.loop.errors == {"sample": 5}
     logged = [r for r in caplog.records if "sample failed" in r.getMessage()]
     assert len(logged) == 1 and logged[0].exc_info  # once, with the traceback
     assert any("WATCHDOG=1" in m for m in got)

@@ -9,11 +9,11 @@ import sys
 from pathlib import Path
 
 import cv2
-from service_fakes import FakePlayer
+from fakes import FakePlayer
 
 from kiosk.camera.compose import background
 from kiosk.config import load_config
-from kiosk.service.daemon import Daemon
+from kiosk.service.app import Daemon
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 VISION = (

@@ -11,7 +11,7 @@ import pytest
 from controls_helpers import make_music, playing, real_core
 
 from kiosk.comms.commands import OPERATOR, STAFF, STAFF_COMMANDS, Dispatcher
-from kiosk.music.blocklist import BlockList
+from kiosk.library.blocklist import BlockList
 
 
 def skip(core, clock, d, source=STAFF):

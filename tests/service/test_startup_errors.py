@@ -14,7 +14,7 @@ import pytest
 from real_tools import require_libvlc
 
 from kiosk.config import load_config
-from kiosk.service import daemon as daemon_mod
+from kiosk.service import app as daemon_mod
 
 MODELS = Path(__file__).resolve().parents[2] / "models"
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from kiosk.camera.compose import PHOTO_FACE, photo
-from kiosk.commands.eval import VOTE_COLUMNS, EvalInputError, load_samples, majority_labels
+from kiosk.vision.evaluate import VOTE_COLUMNS, EvalInputError, load_samples, majority_labels
 
 ROOT = Path(__file__).resolve().parents[2]
 SIX = ["angry", "fear", "happy", "sad", "surprise", "neutral"]

@@ -1,7 +1,7 @@
 """The sidecar contract: training and serving turn the same crop into the same tensor.
 
-scripts/train_emotion.py (FER+ and folder images), scripts/emotion_data.py (wild photos
-framed by the detector's box) and scripts/emotion_export.py (the sidecar it writes) must
+In scripts/training/, train_emotion.py (FER+ and folder images), emotion_data.py (wild
+photos framed by the detector's box) and emotion_export.py (the sidecar it writes) must
 agree with what EmotionClassifier feeds the model in the daemon and in ``kiosk eval``.
 """
 
@@ -20,7 +20,7 @@ from kiosk.vision.preprocess import crop_face
 from kiosk.vision.runtime import TFLiteModel
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "scripts"))
+sys.path.insert(0, str(ROOT / "scripts" / "training"))
 import emotion_data  # noqa: E402
 import emotion_export  # noqa: E402
 import train_emotion  # noqa: E402

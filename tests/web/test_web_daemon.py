@@ -8,7 +8,7 @@ import time
 from web_helpers import STAFF_PW, free_port, http
 
 from kiosk.config import load_config
-from kiosk.service.daemon import Daemon
+from kiosk.service.app import Daemon
 
 
 def run_daemon(tmp_path, web_yaml: str) -> tuple[Daemon, threading.Thread, list[int]]:

@@ -143,7 +143,12 @@ def test_state_is_aggregates_only_and_no_picture_is_served(kiosk):
         assert http("GET", kiosk.url + path, headers={"Cookie": cookie})[0] == 404, path
 
 
-def test_today_chart_comes_from_the_history_and_needs_a_login(kiosk):
+def test_today_chart_comes_from_the_history_and_needs_a_login(kiosk_factory, tmp_path):
+    from kiosk.history.store import open_for_writing
+
+    history = tmp_path / "history.sqlite3"
+    open_for_writing(history).close()  # an empty history of this kiosk's own
+    kiosk = kiosk_factory(history={"path": str(history)})
     cookie, _csrf = login(kiosk.url, STAFF_PW)
     status, _h, raw = http("GET", kiosk.url + "/api/today", headers={"Cookie": cookie})
     assert status == 200, raw

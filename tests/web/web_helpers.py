@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import urllib.error
 import urllib.request
@@ -11,10 +10,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from broker import free_port
+
 from kiosk.config import load_config, parse_config
-from kiosk.music.blocklist import BlockList
-from kiosk.music.library import Library
-from kiosk.music.null_player import NullPlayer
+from kiosk.library.blocklist import BlockList
+from kiosk.library.library import Library
+from kiosk.player.null import NullPlayer
 from kiosk.service.core import Core
 from kiosk.web.server import WebServer, start_web
 
@@ -39,12 +40,6 @@ def make_music(root: Path, tracks: int, playlist: str = "background") -> Path:
     for i in range(tracks):
         (folder / f"{i:02d} - Band {i % 4} - Tune {i:02d}.ogg").write_bytes(b"x" * 64)
     return root
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -1,0 +1,119 @@
+"""Playlists as views: folder tracks stay put, auto-folder tracks join the nearest places.
+
+Staff corrections (``retag``) persist in the state directory, keyed by the file's content,
+so they survive renames and re-imports, and they win over folder and estimate alike.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kiosk.library.config import SortingConfig
+from kiosk.state_files import write_json_atomic
+
+CORRECTIONS_FILE = "music-corrections.json"
+
+
+@dataclass
+class Assignment:
+    """Where one track plays, and why: ``folder``, ``estimate`` or ``correction``."""
+
+    path: Path
+    folder: str
+    playlists: list[str]
+    source: str
+    estimate: dict | None = field(default=None)
+
+
+def nearest(valence: float, arousal: float, cfg: SortingConfig) -> list[str]:
+    """Playlists for a point: the nearest place, plus those within ``join_margin`` of it."""
+    if not cfg.places:
+        return []
+    dist = sorted(
+        (math.hypot(valence - p.valence, arousal - p.arousal), name)
+        for name, p in cfg.places.items()
+    )
+    best = dist[0][0]
+    return [n for d, n in dist if d <= best + cfg.join_margin][: cfg.max_playlists]
+
+
+def assign(
+    folder: str,
+    path: Path,
+    estimate: dict | None,
+    correction: str | None,
+    cfg: SortingConfig,
+) -> Assignment:
+    if correction:
+        return Assignment(path, folder, [correction], "correction", estimate)
+    if folder in cfg.auto_folders:
+        ok = estimate and estimate.get("valence") is not None
+        lists = nearest(estimate["valence"], estimate["arousal"], cfg) if ok else []
+        return Assignment(path, folder, lists, "estimate" if ok else "unsorted", estimate)
+    return Assignment(path, folder, [folder], "folder", estimate)
+
+
+def views(assignments: list[Assignment]) -> dict[str, list[Path]]:
+    """Playlist -> its tracks (folder order kept, each track once per playlist)."""
+    out: dict[str, list[Path]] = {}
+    for a in assignments:
+        for name in a.playlists:
+            lst = out.setdefault(name, [])
+            if a.path not in lst:
+                lst.append(a.path)
+    return out
+
+
+class CorrectionError(ValueError):
+    """A retag that cannot be applied (unknown track or playlist name)."""
+
+
+class Corrections:
+    """``content key -> {"playlist", "path", "at"}`` in one JSON file, written atomically."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.path = Path(state_dir) / CORRECTIONS_FILE
+        self._lock = threading.Lock()
+        self._data = self._load()
+
+    def _load(self) -> dict[str, dict]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError):
+            # A damaged file is kept aside, not silently overwritten.
+            with contextlib.suppress(OSError):
+                os.replace(self.path, self.path.with_suffix(".damaged"))
+            return {}
+        if not isinstance(data, dict):
+            return {}
+        return {k: v for k, v in data.items() if isinstance(v, dict) and "playlist" in v}
+
+    def get(self, key: str) -> str | None:
+        with self._lock:
+            entry = self._data.get(key)
+        return entry["playlist"] if entry else None
+
+    def all(self) -> dict[str, dict]:
+        with self._lock:
+            return dict(self._data)
+
+    def set(self, key: str, playlist: str | None, shown_path: str) -> None:
+        """Record (or with ``None`` remove) a correction, then write the file atomically."""
+        with self._lock:
+            if playlist is None:
+                self._data.pop(key, None)
+            else:
+                self._data[key] = {"playlist": playlist, "path": shown_path, "at": time.time()}
+            self._write()
+
+    def _write(self) -> None:
+        write_json_atomic(self.path, self._data, ".corrections.", ensure_ascii=False, indent=1)
