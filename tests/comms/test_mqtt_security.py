@@ -14,7 +14,7 @@ from broker import Broker, free_port, password_file
 from comms_helpers import FakeApi, wait_until
 from real_tools import missing
 
-from kiosk.commands import check
+from kiosk.check.network import check_mqtt
 from kiosk.comms.client import connect_error
 from kiosk.config import load_config
 
@@ -144,7 +144,7 @@ def test_a_ca_without_key_usage_is_refused_with_one_clear_line(
         f"mqtt:\n  enabled: true\n  host: 127.0.0.1\n  port: {tls_port}\n"
         f"  tls:\n    enabled: true\n    ca: {tmp_path / 'homemade.crt'}\n"
     )
-    c = check.check_mqtt(load_config(cfg), timeout_s=5)
+    c = check_mqtt(load_config(cfg), timeout_s=5)
     assert not c.ok and "lacks the keyUsage extension" in c.detail, c.detail
 
 
