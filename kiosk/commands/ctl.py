@@ -25,14 +25,16 @@ RETAINED_SETTLE_S = 0.4
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from kiosk.core.commands import help_text
+
     p = sub.add_parser(
         "ctl",
         help="send a command to kiosks over MQTT, or list them",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         description=(
-            "TARGET is a kiosk id, group:<name> or all. COMMAND is one of: volume, pause, "
-            "resume, next, override, clear_override, reload, rescan, status, report, block, "
-            "unblock, blocks, announce. "
-            "`kiosk ctl list` shows the kiosks known to the broker."
+            "TARGET is a kiosk id, group:<name> or all; `kiosk ctl list` shows the kiosks "
+            "known to the broker.\nCOMMAND and its PAYLOAD fields (each kiosk validates "
+            "them; a typo is answered here in the same words):\n" + help_text()
         ),
     )
     p.add_argument("target", help="kiosk id, group:<name>, all, or the word list")
@@ -76,27 +78,18 @@ def _mqtt_config(args: argparse.Namespace):
     try:
         return MqttConfig.model_validate(data), loaded
     except ValidationError as exc:
-        for e in exc.errors():
-            loc = ".".join(str(p) for p in e["loc"]) or "mqtt"
-            print(f"kiosk ctl: {loc}: {e['msg']}", file=sys.stderr)
+        from kiosk.errors import describe_errors
+
+        for line in describe_errors(exc, top="mqtt"):
+            print(f"kiosk ctl: {line}", file=sys.stderr)
         raise SystemExit(EXIT_USAGE) from None
 
 
 def _validate_command(name: str, payload: str | None) -> dict[str, Any]:
-    from pydantic import ValidationError
+    """The kiosk's own validation (same models, same words), so a typo never leaves here."""
+    from kiosk.core.dispatch import validate
 
-    from kiosk.comms.commands import COMMANDS, parse_payload
-
-    if name not in COMMANDS:
-        raise ValueError(f"unknown command {name!r}; known: {', '.join(COMMANDS)}")
-    data = parse_payload(payload)
-    try:
-        COMMANDS[name][0].model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"]) or "payload"
-        raise ValueError(f"invalid {name} payload: {loc}: {first['msg']}") from None
-    return data
+    return validate(name, payload)[0]
 
 
 class _Session:
@@ -258,6 +251,16 @@ def _list(session: _Session, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _as_ctl() -> Any:
+    """MQTT v5 properties that label the command ``ctl`` in the kiosk's history."""
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+
+    props = Properties(PacketTypes.PUBLISH)
+    props.UserProperty = ("source", "ctl")
+    return props
+
+
 def _send(session: _Session, args: argparse.Namespace, data: dict[str, Any], root: str) -> int:
     with session.lock:
         expected = {
@@ -267,7 +270,7 @@ def _send(session: _Session, args: argparse.Namespace, data: dict[str, Any], roo
         expected = {args.target}
     request_id = data.get("id") or uuid.uuid4().hex[:12]
     body = json.dumps({**data, "id": request_id})
-    session.client.publish(f"{root}/cmd/{args.command}", body, qos=1)
+    session.client.publish(f"{root}/cmd/{args.command}", body, qos=1, properties=_as_ctl())
     deadline = time.monotonic() + args.timeout
     answers: dict[str, dict[str, Any]] = {}
     while time.monotonic() < deadline:

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from kiosk.api import EMOTIONS
+from kiosk.core.api import EMOTIONS
 from kiosk.mood.config import PolicyConfig
 from kiosk.mood.schedule import ScheduleState, evaluate
 from kiosk.mood.window import MoodState

@@ -32,7 +32,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from kiosk.api import EMOTIONS
+from kiosk.core.api import EMOTIONS
 from kiosk.mood.config import MoodConfig
 
 # A face not seen for this long starts a new stay when it is seen again.

@@ -28,13 +28,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from kiosk.api import Event
 from kiosk.config import LoadedConfig
+from kiosk.core.api import OPERATOR, Origin
+from kiosk.core.core import Core
+from kiosk.core.dispatch import Dispatcher
+from kiosk.core.events import Event
 from kiosk.library.config import music_root
 from kiosk.paths import state_dir
 from kiosk.service.camera_feed import CameraFeed, CameraStartError
 from kiosk.service.clock import Clock, RealClock, SimClock
-from kiosk.service.core import Core
 from kiosk.service.logs import fields
 from kiosk.service.notify import Notifier
 from kiosk.service.startup import StartupError, player_config, startup_failed
@@ -160,6 +162,7 @@ class Daemon:
         self._first_sample_logged = False
         self._t0 = self.clock.monotonic()
         self.core: Core | None = None
+        self.dispatcher: Dispatcher | None = None  # the one every front end shares
         self._mqtt: Any = None
         self._mqtt_lock = threading.Lock()
         self._mqtt_swap: threading.Thread | None = None
@@ -212,6 +215,7 @@ class Daemon:
         if not self.simulate:
             self._start_announcer(core)
         core.attach_player_hooks()
+        self.dispatcher = Dispatcher(core)
         return core
 
     def _start_announcer(self, core: Core) -> None:
@@ -229,10 +233,9 @@ class Daemon:
         except Exception as exc:  # the music plays on without announcements
             log.error("announcements are off: their player cannot start: %s", exc)
             return
-        core.announcer = MessageAnnouncer(
-            cfg.announcements, core.player, voice, self.loaded.resolve
+        core.attach_announcer(
+            MessageAnnouncer(cfg.announcements, core.player, voice, self.loaded.resolve)
         )
-        core.events.subscribe(core.announcer.on_track, {"track"})
 
     def _start_mqtt(self, core: Core) -> None:
         if self.simulate or not getattr(self.loaded.config.mqtt, "enabled", False):
@@ -243,7 +246,7 @@ class Daemon:
             log.error("MQTT is enabled but its front end cannot load: %s", exc)
             return
         try:
-            self._mqtt = MqttFrontend(core, self.loaded)
+            self._mqtt = MqttFrontend(core, self.loaded, self.dispatcher)
             self._mqtt.start()
         except Exception:
             log.exception("MQTT front end failed to start; the kiosk runs without it")
@@ -258,7 +261,7 @@ class Daemon:
             log.error("the staff page is enabled but cannot load: %s", exc)
             return
         try:
-            self._web = start_web(core, self.loaded)
+            self._web = start_web(core, self.loaded, self.dispatcher)
         except WebError as exc:
             log.error("staff page not started; the kiosk runs without it: %s", exc)
         except Exception:
@@ -364,20 +367,14 @@ class Daemon:
         return now
 
     def _handle_hup(self, core: Core) -> None:
-        from kiosk.api import CommandError
-
         self._reload = False
         self._wake.clear()
         self.notifier.reloading()
         log.info("reload requested (SIGHUP)")
-        error = None
-        try:
-            core.reload_config()
-        except CommandError as exc:
-            error = str(exc)
-            log.error("config reload refused; keeping the running config: %s", exc)
-        record = {"command": "reload", "source": "signal", "ok": error is None, "error": error}
-        core.events.emit(Event("command", record, core.clock.time()))  # for the history
+        dispatcher = self.dispatcher or Dispatcher(core)
+        result = dispatcher.dispatch("reload", {}, Origin("signal", OPERATOR))
+        if not result["ok"]:
+            log.error("config reload refused; keeping the running config: %s", result["error"])
         core.rescan_library()
         self.notifier.ready(self._status_text(core))
 

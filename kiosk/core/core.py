@@ -1,7 +1,7 @@
 """The core: owns the mood window, the policy, the library and the player.
 
 Every front end (MQTT, signals, the daemon loop itself) goes through this object, which
-implements ``kiosk.api.KioskApi``. One re-entrant lock serialises all state changes, so
+implements ``kiosk.core.api.KioskApi``. One re-entrant lock serialises all state changes, so
 MQTT commands from the network thread and samples from the daemon loop never interleave.
 Events are collected under the lock and emitted after it is released: a slow or re-entrant
 listener can never deadlock the core or hold up the music.
@@ -13,7 +13,6 @@ them on the daemon thread.
 from __future__ import annotations
 
 import logging
-import math
 import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -21,15 +20,18 @@ from contextlib import contextmanager
 from typing import Any
 
 from kiosk import __version__
-from kiosk.api import CommandError, Event, EventBus, EventKind, Status
 from kiosk.camera.base import redact
 from kiosk.config import ConfigError, LoadedConfig, load_config
+from kiosk.core.api import CommandError, Status
+from kiosk.core.commands import checked_volume
+from kiosk.core.controls import ControlsMixin
+from kiosk.core.events import Event, EventBus, EventKind
+from kiosk.core.library import CoreMusic
+from kiosk.core.ports import AnalysisPort, AnnouncerPort, Reporter
 from kiosk.library.blocklist import BlockList
 from kiosk.mood.policy import Decision, Policy, PolicyError
 from kiosk.mood.window import EMPTY, FaceLike, MoodState, MoodWindow
 from kiosk.service.clock import Clock, RealClock
-from kiosk.service.core_controls import ControlsMixin
-from kiosk.service.core_music import CoreMusic
 from kiosk.service.logs import fields
 
 log = logging.getLogger(__name__)
@@ -71,6 +73,7 @@ class Core(ControlsMixin, CoreMusic):
         self._views_changed = False
         self._library_factory = library_factory
         self._lock = threading.RLock()
+        self._announcer_unsubscribe: Callable[[], None] | None = None
         self._pending: list[Event] = []
         self._callbacks: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()
         cfg = loaded.config
@@ -86,12 +89,41 @@ class Core(ControlsMixin, CoreMusic):
         self._replay_at = 0.0
         self._started_mono = self.clock.monotonic()
         self._camera: dict[str, Any] = {"ok": True, "error": None, "since": self.clock.time()}
-        # (date, plays) -> summary; set by kiosk.history.attach.attach when the history is on.
-        self.reporter: Callable[[str | None, bool], dict[str, Any]] | None = None
-        self._init_controls(blocklist)  # skip limit and block list (core_controls.py)
-        self.analysis: Any = None  # the daemon's AnalysisFeed (core_music.py)
+        # Plug-ins, attached through attach_reporter / attach_announcer / attach_analysis.
+        self._reporter: Reporter | None = None
+        self._announcer: AnnouncerPort | None = None
+        self._analysis: AnalysisPort | None = None
+        self._init_controls(blocklist)  # skip limit and block list (controls.py)
         self._files_touched = False  # the last library check saw files change
         self._order_modes: dict[str, str] = {}
+
+    # -- plug-ins ---------------------------------------------------------------------------
+
+    def attach_reporter(self, reporter: Reporter | None) -> None:
+        """The history's summary for the ``report`` command (None: the history is off)."""
+        self._reporter = reporter
+
+    def attach_announcer(self, announcer: AnnouncerPort | None) -> None:
+        """Announcements (``announce`` and the timed ones); it hears every track change."""
+        if self._announcer_unsubscribe is not None:
+            self._announcer_unsubscribe()
+            self._announcer_unsubscribe = None
+        self._announcer = announcer
+        if announcer is not None:
+            self._announcer_unsubscribe = self.events.subscribe(announcer.on_track, {"track"})
+
+    def attach_analysis(self, feed: AnalysisPort | None) -> None:
+        """The background music analysis: its progress is in the status, and it hears of
+        every library change."""
+        self._analysis = feed
+
+    @property
+    def announcer(self) -> AnnouncerPort | None:
+        return self._announcer
+
+    @property
+    def analysis(self) -> AnalysisPort | None:
+        return self._analysis
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -214,12 +246,9 @@ class Core(ControlsMixin, CoreMusic):
             return self._status()
 
     def set_volume(self, level: int) -> None:
-        if isinstance(level, bool) or not isinstance(level, (int, float)):
-            raise CommandError(f"volume must be a number 0-100, got {level!r}")
-        if not math.isfinite(level) or not 0 <= level <= 100:
-            raise CommandError(f"volume must be 0-100, got {level!r}")
+        level = checked_volume(level)  # the Volume command's rule, for direct callers too
         with self._locked():
-            self.player.set_volume(int(float(level) + 0.5))  # 0..100, so no negatives
+            self.player.set_volume(level)
             self._emit("state", self._status().to_dict())
 
     def next_track(self, limited: bool = False) -> None:
@@ -298,11 +327,22 @@ class Core(ControlsMixin, CoreMusic):
             self._emit("state", self._status().to_dict())
         self._library_files_changed()
 
+    def playlists(self) -> list[str]:
+        """Playlist names with something in them, sorted (the page's pickers)."""
+        library = self.library
+        if library is None:
+            return []
+        try:
+            return sorted(n for n, tracks in library.playlists().items() if tracks)
+        except Exception:  # a broken USB copy: the page shows no choice, the music plays on
+            log.exception("cannot list the playlists")
+            return []
+
     def report(self, date: str | None = None, plays: bool = False) -> dict[str, Any]:
-        if self.reporter is None:
+        if self._reporter is None:
             raise CommandError("history is off (history.enabled: false)")
         try:
-            return self.reporter(date, plays)  # reads the file; no core lock needed
+            return self._reporter(date, plays)  # reads the file; no core lock needed
         except (ValueError, OSError) as exc:  # a bad date, a missing or unreadable file
             raise CommandError(str(exc)) from None
 

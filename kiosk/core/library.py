@@ -12,7 +12,7 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
-from kiosk.api import CommandError
+from kiosk.core.api import CommandError
 from kiosk.player.trajectory import TrajectoryOrder, crowd_point
 
 log = logging.getLogger(__name__)

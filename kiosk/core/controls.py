@@ -17,7 +17,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from kiosk.api import CommandError
+from kiosk.core.api import CommandError
 from kiosk.library.blocklist import BlockList, matches
 from kiosk.player.skip_limit import SkipLimiter
 from kiosk.service.logs import fields
@@ -46,7 +46,6 @@ class ControlsMixin:
         cfg = self.loaded.config
         self.blocklist = blocklist if blocklist is not None else BlockList(None, cfg.music.blocked)
         self._skips = SkipLimiter(cfg.player.skip_limit_per_hour)
-        self.announcer: Any = None  # the daemon sets one when announcements.rules exist
 
     def _reconfigure_controls(self, cfg: Any) -> None:
         self.blocklist.reseed(cfg.music.blocked)
@@ -76,22 +75,24 @@ class ControlsMixin:
 
     def announce(self, file: str) -> dict[str, str]:
         """Play one announcement now (a file in one of the announcement folders)."""
-        if self.announcer is None:
+        announcer = self._announcer
+        if announcer is None:
             raise CommandError("announcements are off (no announcements.rules in the config)")
         try:
-            path = self.announcer.announce(file)
+            path = announcer.announce(file)
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         return {"file": path.name}
 
     def poll_announcements(self) -> None:
         """Daemon loop: start timed announcements that are due (dropped while closed)."""
-        if self.announcer is None:
+        announcer = self._announcer
+        if announcer is None:
             return
         from kiosk.mood.schedule import evaluate
 
         local = self.clock.local()
-        self.announcer.poll(local, evaluate(self.loaded.config.policy.schedule, local).open)
+        announcer.poll(local, evaluate(self.loaded.config.policy.schedule, local).open)
 
     # -- block list -------------------------------------------------------------------------
 
