@@ -62,10 +62,17 @@ class LibraryPort(Protocol):
 
 
 @runtime_checkable
-class RescanningLibrary(Protocol):
-    files_changed: bool
+class Rescanning(Protocol):
+    """A library that can be re-read from scratch (``rescan``, a config reload)."""
 
     def rescan(self) -> None: ...
+
+
+@runtime_checkable
+class ReportsFileChanges(Protocol):
+    """Views that tell a change of files from one of estimates only."""
+
+    files_changed: bool
 
 
 @runtime_checkable
