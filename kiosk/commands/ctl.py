@@ -251,14 +251,55 @@ def _list(session: _Session, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _as_ctl() -> Any:
-    """MQTT v5 properties that label the command ``ctl`` in the kiosk's history."""
+def _as_ctl(source: str = "ctl") -> Any:
+    """MQTT v5 properties that label the command with ``source`` in the kiosk's history."""
     from paho.mqtt.packettypes import PacketTypes
     from paho.mqtt.properties import Properties
 
     props = Properties(PacketTypes.PUBLISH)
-    props.UserProperty = ("source", "ctl")
+    props.UserProperty = ("source", source)
     return props
+
+
+def request_running_kiosk(
+    loaded: Any, name: str, data: dict[str, Any], source: str, timeout: float = 5.0
+) -> dict[str, Any] | None:
+    """Send one command to this config's own kiosk through the broker and return its
+    result, so a CLI command that changes a running kiosk goes through its dispatcher.
+    None when MQTT is off, the broker is unreachable or the kiosk is not online."""
+    from kiosk.comms.config import PasswordError
+    from kiosk.comms.topics import target_root
+
+    cfg = loaded.config.mqtt
+    if not cfg.enabled:
+        return None
+    try:
+        session = _Session(cfg, loaded)
+    except (PasswordError, OSError, ValueError):
+        return None
+    if session.open(timeout, settle=True):  # the retained availability says who is online
+        session.client.loop_stop()
+        return None
+    try:
+        kid = cfg.effective_kiosk_id()
+        with session.lock:
+            online = bool(session.kiosks.get(kid, {}).get("online"))
+        if not online:
+            return None
+        request_id = uuid.uuid4().hex[:12]
+        body = json.dumps({**data, "id": request_id})
+        topic = f"{target_root(cfg.topic_prefix, kid)}/cmd/{name}"
+        session.client.publish(topic, body, qos=1, properties=_as_ctl(source))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with session.lock:
+                for r in session.results:
+                    if r.get("id") == request_id and r.get("kiosk_id") == kid:
+                        return r
+            time.sleep(0.05)
+        return None
+    finally:
+        session.close()
 
 
 def _send(session: _Session, args: argparse.Namespace, data: dict[str, Any], root: str) -> int:
