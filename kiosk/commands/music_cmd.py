@@ -168,7 +168,7 @@ def run_list(args: argparse.Namespace) -> int:
 def run_retag(args: argparse.Namespace) -> int:
     """Through the running kiosk's dispatcher when one answers (recorded as ``cli``), so its
     views change at once; otherwise straight into the shared corrections file."""
-    from kiosk.commands.ctl import request_running_kiosk
+    from kiosk.comms.remote import request_running_kiosk
     from kiosk.core.dispatch import validate
     from kiosk.library.sorting import CorrectionError
 

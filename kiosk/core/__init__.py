@@ -4,8 +4,13 @@
 - ``events``: the typed event payloads and the ``EventBus``.
 - ``commands``: the command models and table; ``dispatch``: the one ``Dispatcher``.
 - ``ports``: what the core needs from the player, the library and its plug-ins.
-- ``core``: ``Core``, which implements ``KioskApi``; ``controls`` and ``library`` hold its
-  shop-floor controls and its music knowledge.
+- ``core``: ``Core``, which implements ``KioskApi`` by composing its controllers:
+  ``mood`` (samples, camera, override, decisions), ``playback`` (the player), ``library``
+  (what can play, corrections, analysis, play order) and ``controls`` (skip limit, block
+  list, announcements).
+
+Front ends import from here or from ``api``/``events``/``dispatch``; the controllers and
+``ports`` are the core's own business.
 """
 
 from kiosk.exports import lazy_exports

@@ -24,7 +24,7 @@ from kiosk import __version__
 from kiosk.config import ConfigError, LoadedConfig, load_config
 from kiosk.core.api import CommandError, Status
 from kiosk.core.controls import ControlsController
-from kiosk.core.events import Event, EventBus, EventKind
+from kiosk.core.events import Event, EventBus, EventData, EventKind
 from kiosk.core.library import LibraryController
 from kiosk.core.mood import MoodController
 from kiosk.core.playback import PlaybackController
@@ -138,7 +138,7 @@ class Core:
             yield
         self._flush()
 
-    def _emit(self, kind: EventKind, data: Any) -> None:
+    def _emit(self, kind: EventKind, data: EventData) -> None:
         """Queue an event (``data``: the kind's payload of ``kiosk.core.events``)."""
         self._pending.append(Event(kind, data, self.clock.time()))
 
@@ -268,19 +268,9 @@ class Core:
     def playlists(self) -> list[str]:
         return self.music.playlists()
 
-    # Used by the history, the player and tests: the music controller's answers.
-
-    def analysis_progress(self) -> dict[str, Any] | None:
-        return self.music.analysis_progress()
-
     def track_estimate(self, track: Any) -> dict[str, Any] | None:
+        """The analysis of a track, or None (see ``LibraryController.track_estimate``)."""
         return self.music.track_estimate(track)
-
-    def make_order(self, playlist: str, tracks: Sequence[Any]) -> Any:
-        return self.music.make_order(playlist, tracks)
-
-    def order_mode(self, playlist: str | None) -> str:
-        return self.music.order_mode(playlist)
 
     # -- internals (lock held) --------------------------------------------------------------
 
