@@ -149,18 +149,10 @@ def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
 
 
 def _describe(err: dict[str, Any], root: yaml.Node | None) -> str:
-    loc = tuple(err.get("loc", ()))
-    key = ".".join(str(p) for p in loc) or "(top level)"
-    msg = err.get("msg", "invalid")
-    if err.get("type") == "extra_forbidden":
-        msg = "unknown key (check spelling; see config.yaml for the documented keys)"
-    text = f"{key}: {msg}"
-    if "input" in err and err.get("type") != "missing" and not isinstance(err["input"], dict):
-        text += f" (got {err['input']!r})"
-    line = _line_of(root, loc) if root is not None else None
-    if line is not None:
-        text += f" [line {line}]"
-    return text
+    from kiosk.errors import UNKNOWN_KEY, describe_error
+
+    line_of = (lambda loc: _line_of(root, loc)) if root is not None else None
+    return describe_error(err, "(top level)", UNKNOWN_KEY, show_input=True, line_of=line_of)
 
 
 def parse_config(data: Any, source: str = "<config>", root: yaml.Node | None = None) -> KioskConfig:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kiosk.api import EMOTIONS
+from kiosk.core.api import EMOTIONS
 
 
 @dataclass

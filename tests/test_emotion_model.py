@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kiosk.api import EMOTIONS
 from kiosk.config import KioskConfig
+from kiosk.core.api import EMOTIONS
 from kiosk.vision.classifier import EmotionClassifier, crop_face, load_meta
 from kiosk.vision.runtime import TFLiteModel
 

@@ -9,30 +9,27 @@ kiosk ctl all status --json
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import sys
-import threading
 import time
 import uuid
 from typing import Any
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
-# Retained state arrives right after the subscription is acknowledged; this much quiet
-# after the last retained message means we have them all.
-RETAINED_SETTLE_S = 0.4
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from kiosk.core.commands import help_text
+
     p = sub.add_parser(
         "ctl",
         help="send a command to kiosks over MQTT, or list them",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         description=(
-            "TARGET is a kiosk id, group:<name> or all. COMMAND is one of: volume, pause, "
-            "resume, next, override, clear_override, reload, rescan, status, report, block, "
-            "unblock, blocks, announce. "
-            "`kiosk ctl list` shows the kiosks known to the broker."
+            "TARGET is a kiosk id, group:<name> or all; `kiosk ctl list` shows the kiosks "
+            "known to the broker.\nCOMMAND and its PAYLOAD fields (each kiosk validates "
+            "them; a typo is answered here in the same words):\n" + help_text()
         ),
     )
     p.add_argument("target", help="kiosk id, group:<name>, all, or the word list")
@@ -76,102 +73,18 @@ def _mqtt_config(args: argparse.Namespace):
     try:
         return MqttConfig.model_validate(data), loaded
     except ValidationError as exc:
-        for e in exc.errors():
-            loc = ".".join(str(p) for p in e["loc"]) or "mqtt"
-            print(f"kiosk ctl: {loc}: {e['msg']}", file=sys.stderr)
+        from kiosk.errors import describe_errors
+
+        for line in describe_errors(exc, top="mqtt"):
+            print(f"kiosk ctl: {line}", file=sys.stderr)
         raise SystemExit(EXIT_USAGE) from None
 
 
 def _validate_command(name: str, payload: str | None) -> dict[str, Any]:
-    from pydantic import ValidationError
+    """The kiosk's own validation (same models, same words), so a typo never leaves here."""
+    from kiosk.core.dispatch import validate
 
-    from kiosk.comms.commands import COMMANDS, parse_payload
-
-    if name not in COMMANDS:
-        raise ValueError(f"unknown command {name!r}; known: {', '.join(COMMANDS)}")
-    data = parse_payload(payload)
-    try:
-        COMMANDS[name][0].model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"]) or "payload"
-        raise ValueError(f"invalid {name} payload: {loc}: {first['msg']}") from None
-    return data
-
-
-class _Session:
-    """Connected client that tracks retained kiosk state and command results."""
-
-    def __init__(self, cfg, loaded) -> None:
-        from kiosk.comms.client import new_client
-
-        self.cfg = cfg
-        self.prefix = cfg.topic_prefix
-        self.kiosks: dict[str, dict[str, Any]] = {}
-        self.results: list[dict[str, Any]] = []
-        self.last_msg = time.monotonic()
-        self.subscribed = threading.Event()
-        self.connected = threading.Event()
-        self.refused: str | None = None
-        self.lock = threading.Lock()
-        self.client = new_client(cfg, f"kiosk-ctl-{uuid.uuid4().hex[:10]}", loaded.resolve)
-        self.client.on_connect = self._on_connect
-        self.client.on_message = self._on_message
-        self.client.on_subscribe = lambda *a: self.subscribed.set()
-
-    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
-        if reason_code.is_failure:
-            self.refused = str(reason_code)
-            self.connected.set()
-            return
-        p = self.prefix
-        client.subscribe(
-            [(f"{p}/+/state", 1), (f"{p}/+/availability", 1), (f"{p}/+/cmd/result", 1)]
-        )
-        self.connected.set()
-
-    def _on_message(self, client, userdata, msg) -> None:
-        rest = msg.topic[len(self.prefix) + 1 :].split("/")
-        with self.lock:
-            self.last_msg = time.monotonic()
-            kid = rest[0]
-            if rest[1:] == ["availability"]:
-                self.kiosks.setdefault(kid, {})["online"] = msg.payload == b"online"
-            elif rest[1:] == ["state"]:
-                with contextlib.suppress(ValueError):
-                    self.kiosks.setdefault(kid, {})["state"] = json.loads(msg.payload)
-            elif rest[1:] == ["cmd", "result"]:
-                try:
-                    result = json.loads(msg.payload)
-                except ValueError:
-                    return
-                if isinstance(result, dict):
-                    result.setdefault("kiosk_id", kid)
-                    self.results.append(result)
-
-    def open(self, timeout: float, settle: bool = True) -> str | None:
-        try:
-            self.client.connect(self.cfg.host, self.cfg.port, self.cfg.keepalive_s)
-        except OSError as exc:
-            from kiosk.comms.client import connect_error
-
-            return f"cannot reach broker {self.cfg.host}:{self.cfg.port}: {connect_error(exc)}"
-        self.client.loop_start()
-        if not self.connected.wait(timeout) or self.refused:
-            return f"broker {self.cfg.host}:{self.cfg.port} refused: {self.refused or 'timeout'}"
-        self.subscribed.wait(timeout)
-        deadline = time.monotonic() + timeout
-        while settle and time.monotonic() < deadline:
-            with self.lock:
-                quiet = time.monotonic() - self.last_msg
-            if quiet >= RETAINED_SETTLE_S:
-                break
-            time.sleep(0.05)
-        return None
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
+    return validate(name, payload)[0]
 
 
 def _matches(target: str, kid: str, info: dict[str, Any]) -> bool:
@@ -184,6 +97,7 @@ def _matches(target: str, kid: str, info: dict[str, Any]) -> bool:
 
 def _run(args: argparse.Namespace) -> int:
     from kiosk.comms.config import PasswordError
+    from kiosk.comms.remote import Session
     from kiosk.comms.topics import target_root
 
     listing = args.target == "list" and args.command is None
@@ -201,7 +115,7 @@ def _run(args: argparse.Namespace) -> int:
             return EXIT_USAGE
     cfg, loaded = _mqtt_config(args)
     try:
-        session = _Session(cfg, loaded)
+        session = Session(cfg, loaded)
     except (PasswordError, OSError, ValueError) as exc:
         print(f"kiosk ctl: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -220,7 +134,7 @@ def _run(args: argparse.Namespace) -> int:
         session.close()
 
 
-def _list(session: _Session, args: argparse.Namespace) -> int:
+def _list(session: Any, args: argparse.Namespace) -> int:
     with session.lock:
         kiosks = {k: dict(v) for k, v in sorted(session.kiosks.items())}
     rows = []
@@ -260,7 +174,7 @@ def _list(session: _Session, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _send(session: _Session, args: argparse.Namespace, data: dict[str, Any], root: str) -> int:
+def _send(session: Any, args: argparse.Namespace, data: dict[str, Any], root: str) -> int:
     with session.lock:
         expected = {
             k for k, v in session.kiosks.items() if v.get("online") and _matches(args.target, k, v)
@@ -269,7 +183,9 @@ def _send(session: _Session, args: argparse.Namespace, data: dict[str, Any], roo
         expected = {args.target}
     request_id = data.get("id") or uuid.uuid4().hex[:12]
     body = json.dumps({**data, "id": request_id})
-    session.client.publish(f"{root}/cmd/{args.command}", body, qos=1)
+    from kiosk.comms.remote import labelled
+
+    session.client.publish(f"{root}/cmd/{args.command}", body, qos=1, properties=labelled("ctl"))
     deadline = time.monotonic() + args.timeout
     answers: dict[str, dict[str, Any]] = {}
     while time.monotonic() < deadline:

@@ -166,8 +166,26 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_retag(args: argparse.Namespace) -> int:
+    """Through the running kiosk's dispatcher when one answers (recorded as ``cli``), so its
+    views change at once; otherwise straight into the shared corrections file."""
+    from kiosk.comms.remote import request_running_kiosk
+    from kiosk.core.dispatch import validate
     from kiosk.library.sorting import CorrectionError
 
+    data = {"track": args.track, "playlist": args.playlist}
+    try:
+        validate("retag", data)  # the kiosk's own rule and words
+    except ValueError as exc:
+        print(f"kiosk: {exc}", file=sys.stderr)
+        return 2
+    answer = request_running_kiosk(load_or_exit(args), "retag", data, "cli")
+    if answer is not None:
+        if not answer.get("ok"):
+            print(f"kiosk: {answer.get('error')}", file=sys.stderr)
+            return 1
+        result = answer["retag"]
+        print(json.dumps(result, ensure_ascii=False) if args.json else f"{result}")
+        return 0
     cat = _catalog(args)
     try:
         result = cat.retag(args.track, args.playlist)

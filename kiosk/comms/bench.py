@@ -25,7 +25,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kiosk.api import EventBus, Status
+from kiosk.core.api import Status
+from kiosk.core.events import EventBus
 
 
 class _StaticApi:

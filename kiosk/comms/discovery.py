@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from kiosk import __version__
-from kiosk.api import EMOTIONS
-from kiosk.comms.commands import AUTO
 from kiosk.comms.topics import Topics
+from kiosk.core.api import EMOTIONS
+from kiosk.core.commands import AUTO
 
 
 def discovery_messages(topics: Topics, discovery_prefix: str) -> list[tuple[str, dict[str, Any]]]:

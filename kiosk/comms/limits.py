@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from kiosk.comms.commands import parse_payload, safe_id
+from kiosk.core.dispatch import parse_payload, safe_id
 
 MAX_RESPONSE_TOPIC = 256
 MAX_CORRELATION = 1024

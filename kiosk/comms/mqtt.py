@@ -29,9 +29,7 @@ import threading
 import time
 from typing import Any
 
-from kiosk.api import KioskApi
 from kiosk.comms.client import new_client, probe, tls_context
-from kiosk.comms.commands import Dispatcher
 from kiosk.comms.config import MqttConfig, PasswordError
 from kiosk.comms.drain import Drain
 from kiosk.comms.limits import (
@@ -45,6 +43,8 @@ from kiosk.comms.mqtt_state import StatePublisher
 from kiosk.comms.outbox import Outbox
 from kiosk.comms.stats import StatsAggregator
 from kiosk.comms.topics import Topics
+from kiosk.core.api import KioskApi
+from kiosk.core.dispatch import Dispatcher
 
 __all__ = ["MqttFrontend", "new_client", "probe", "tls_context"]
 
@@ -77,7 +77,8 @@ class MqttFrontend:
     for a broker problem; ``stop()`` says goodbye (``offline``) and joins its threads
     within its timeout, whatever the broker does."""
 
-    def __init__(self, api: KioskApi, loaded: Any) -> None:
+    def __init__(self, api: KioskApi, loaded: Any, dispatcher: Dispatcher | None = None) -> None:
+        """``dispatcher``: the kiosk's one dispatcher (a fresh one over ``api`` if None)."""
         self.api = api
         self.loaded = loaded
         self.cfg: MqttConfig = loaded.config.mqtt
@@ -95,7 +96,12 @@ class MqttFrontend:
         self._subscribed = threading.Event()
         self._stop = threading.Event()
         self.intake = CommandIntake(
-            self.cfg, self.topics, Dispatcher(api), self.counters, self._limiter, self._get_client
+            self.cfg,
+            self.topics,
+            dispatcher or Dispatcher(api),
+            self.counters,
+            self._limiter,
+            self._get_client,
         )
         self.announce = StatePublisher(
             api,

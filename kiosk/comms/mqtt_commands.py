@@ -1,7 +1,12 @@
 """Commands in over MQTT: refusals that need no core call are answered at once on paho's
 network thread (retained, rate-limited, too large, bad response topic, queue full); the
 rest wait in a bounded queue for the ``mqtt-commands`` worker, which runs them one at a
-time through the shared dispatcher. Nothing here blocks, and nothing here raises out."""
+time through the kiosk's one dispatcher. Nothing here blocks, and nothing here raises out.
+
+Every MQTT command runs with the operator role (the broker's ACL decides who may publish
+on the command topics). Its source is ``mqtt`` (Home Assistant and any other client), or
+what the MQTT v5 user property ``source`` names when that is one of our own command-line
+tools (``ctl``, ``cli``): it only labels the history, it grants nothing."""
 
 from __future__ import annotations
 
@@ -13,7 +18,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from kiosk.comms.commands import Dispatcher
 from kiosk.comms.config import MqttConfig
 from kiosk.comms.limits import (
     MAX_CORRELATION,
@@ -25,11 +29,23 @@ from kiosk.comms.limits import (
     to_json,
 )
 from kiosk.comms.topics import Topics
+from kiosk.core.api import OPERATOR, Origin
+from kiosk.core.dispatch import Dispatcher
 
 QUEUE = 64
 
 # (response topic, correlation data, why the topic was refused)
 Reply = tuple[str | None, bytes | None, str | None]
+# What a client may name as its source in the ``source`` user property.
+CLAIMABLE_SOURCES = frozenset({"ctl", "cli"})
+
+
+def claimed_origin(props: Any) -> Origin:
+    """The origin of one MQTT command: ``mqtt``, or a tool that named itself."""
+    for key, value in getattr(props, "UserProperty", None) or ():
+        if key == "source" and value in CLAIMABLE_SOURCES:
+            return Origin(value, OPERATOR)
+    return Origin("mqtt", OPERATOR)
 
 
 class CommandIntake:
@@ -49,7 +65,7 @@ class CommandIntake:
         self.limiter = limiter
         self.get_client = get_client
         self.on_success: Callable[[], None] = lambda: None
-        self.queue: queue.Queue[tuple[str, bytes, Reply] | None] = queue.Queue(QUEUE)
+        self.queue: queue.Queue[tuple[str, bytes, Reply, Origin] | None] = queue.Queue(QUEUE)
         self.bucket = TokenBucket(cfg.rate_limit_per_s, cfg.rate_limit_burst)
         self.own_roots = (cfg.topic_prefix, cfg.discovery_prefix)
 
@@ -64,7 +80,8 @@ class CommandIntake:
             # repr: no log injection, and a surrogate cannot break the log handler
             self.limiter.log(logging.INFO, "retained", "ignoring retained command on %r", topic)
             return
-        reply = self._reply_target(getattr(msg, "properties", None))
+        props = getattr(msg, "properties", None)
+        reply = self._reply_target(props)
         payload = bytes(msg.payload)
         too_large = len(payload) > self.cfg.max_payload_bytes
         if not self.bucket.take():
@@ -82,7 +99,7 @@ class CommandIntake:
             self._refuse(name, peek_id(payload), f"response topic refused: {reply[2]}", reply)
             return
         try:
-            self.queue.put_nowait((name, payload, reply))
+            self.queue.put_nowait((name, payload, reply, claimed_origin(props)))
         except queue.Full:
             self.counters.bump("busy")
             self._refuse(name, peek_id(payload), "busy: command queue full, try again", reply)
@@ -127,8 +144,8 @@ class CommandIntake:
         with contextlib.suppress(queue.Full):
             self.queue.put_nowait(None)
 
-    def _run(self, name: str, payload: bytes, reply: Reply) -> None:
-        result = self.dispatcher.dispatch(name, payload)
+    def _run(self, name: str, payload: bytes, reply: Reply, origin: Origin) -> None:
+        result = self.dispatcher.dispatch(name, payload, origin)
         self.counters.bump("commands")
         if not result["ok"]:
             self.counters.bump("commands_failed")

@@ -14,12 +14,13 @@ from collections.abc import Callable
 from typing import Any
 
 from kiosk import __version__
-from kiosk.api import Event, KioskApi
 from kiosk.comms.config import MqttConfig
 from kiosk.comms.discovery import discovery_messages
 from kiosk.comms.limits import Counters, LogLimiter, to_json
 from kiosk.comms.stats import StatsAggregator
 from kiosk.comms.topics import Topics
+from kiosk.core.api import KioskApi
+from kiosk.core.events import Event
 
 TICK_S = 0.1
 STATE_MIN_INTERVAL_S = 1.0

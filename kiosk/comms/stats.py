@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kiosk.api import EMOTIONS
+from kiosk.core.api import EMOTIONS
 
 THERMAL_DIR = Path("/sys/class/thermal")
 

@@ -34,6 +34,6 @@ def attach(core: Any, loaded: Any, state_dir: Path) -> Any | None:
         body = report(path, start, end, hcfg.effect_minutes, plays, MQTT_MAX_ROWS)
         return fit(body, hcfg.report_max_bytes)
 
-    core.reporter = reporter
+    core.attach_reporter(reporter)
     log.info("history on", extra=fields(path=str(path)))
     return rec

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from kiosk.api import Event, EventBus
+from kiosk.core.events import Event, EventBus
 from kiosk.history import store
 from kiosk.history.config import HistoryConfig
 
@@ -223,7 +223,7 @@ class Recorder:
                 return
             args = json.dumps(d.get("args") or {}, sort_keys=True)[:1000]
             row = (ts, d.get("source"), str(d.get("command")), args, bool(d.get("ok")))
-            self._rows.append(("commands", (*row, d.get("error"))))
+            self._rows.append(("commands", (*row, d.get("error"), d.get("role"), d.get("user"))))
         elif event.kind == "experiment":
             row = (ts, str(d.get("arm")), d.get("mood"), d.get("playlist"), d.get("from"))
             self._rows.append(("decisions", (*row, d.get("strategy"), d.get("control"))))

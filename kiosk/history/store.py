@@ -15,14 +15,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kiosk.api import EMOTIONS
+from kiosk.core.api import EMOTIONS
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # Added after version 1, by ``migrate`` (ALTER TABLE ... ADD COLUMN: old rows keep NULL):
-# each play's mood estimate and the order mode that chose it (shuffle / trajectory).
-ADDED_COLUMNS = {"plays": (("valence", "REAL"), ("arousal", "REAL"), ("order_mode", "TEXT"))}
+# each play's mood estimate and the order mode that chose it (shuffle / trajectory); each
+# command's role (operator / staff) and user, beside its source (web, mqtt, ctl, cli, signal).
+ADDED_COLUMNS = {
+    "plays": (("valence", "REAL"), ("arousal", "REAL"), ("order_mode", "TEXT")),
+    "commands": (("role", "TEXT"), ("user", "TEXT")),
+}
 LABELS = EMOTIONS  # column names of the per-minute face counts
 # Every table with its time column: retention and the size cap delete by it.
 TIME_COLUMNS = {
@@ -56,7 +60,7 @@ CREATE TABLE IF NOT EXISTS plays (
 CREATE INDEX IF NOT EXISTS plays_start ON plays (start);
 CREATE TABLE IF NOT EXISTS commands (
     id INTEGER PRIMARY KEY, t REAL NOT NULL, source TEXT, command TEXT NOT NULL, args TEXT,
-    ok INTEGER NOT NULL, error TEXT
+    ok INTEGER NOT NULL, error TEXT, role TEXT, user TEXT
 );
 CREATE INDEX IF NOT EXISTS commands_t ON commands (t);
 CREATE TABLE IF NOT EXISTS faults (
@@ -85,7 +89,7 @@ UPSERT_MINUTE = (
 INSERT_COLUMNS = {
     "switches": "t, src, dst, reason",
     "faults": "t, component, message, ok",
-    "commands": "t, source, command, args, ok, error",
+    "commands": "t, source, command, args, ok, error, role, user",
     "decisions": "t, arm, mood, playlist, previous, strategy, control",
 }
 

@@ -150,6 +150,8 @@ def summarize(
                 "t": local_iso(c["t"]),
                 "command": c["command"],
                 "source": c["source"],
+                "role": c["role"],
+                "user": c["user"],
                 "args": _args(c["args"]),
                 "ok": bool(c["ok"]),
             }

@@ -12,6 +12,7 @@ import math
 import os
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,14 +77,28 @@ class CorrectionError(ValueError):
 
 
 class Corrections:
-    """``content key -> {"playlist", "path", "at"}`` in one JSON file, written atomically."""
+    """``content key -> {"playlist", "path", "at"}`` in one JSON file, written atomically.
+
+    Several processes share the file (the daemon's views and ``kiosk music retag``), so
+    every write re-reads it under an exclusive lock and changes only its own key, and a
+    read picks up a file another process replaced. Neither can erase the other's entry.
+    """
 
     def __init__(self, state_dir: Path) -> None:
         self.path = Path(state_dir) / CORRECTIONS_FILE
         self._lock = threading.Lock()
+        self._stamp: tuple[int, int] | None = None
         self._data = self._load()
 
+    def _file_stamp(self) -> tuple[int, int] | None:
+        try:
+            st = self.path.stat()
+        except OSError:
+            return None
+        return st.st_mtime_ns, st.st_ino
+
     def _load(self) -> dict[str, dict]:
+        self._stamp = self._file_stamp()
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -97,23 +112,51 @@ class Corrections:
             return {}
         return {k: v for k, v in data.items() if isinstance(v, dict) and "playlist" in v}
 
+    def _fresh(self) -> None:
+        """Re-read the file when another process replaced it (call under ``_lock``)."""
+        if self._file_stamp() != self._stamp:
+            self._data = self._load()
+
+    def changed_on_disk(self) -> bool:
+        """True when another process wrote corrections since this store last read them."""
+        with self._lock:
+            return self._file_stamp() != self._stamp
+
     def get(self, key: str) -> str | None:
         with self._lock:
+            self._fresh()
             entry = self._data.get(key)
         return entry["playlist"] if entry else None
 
     def all(self) -> dict[str, dict]:
         with self._lock:
+            self._fresh()
             return dict(self._data)
 
     def set(self, key: str, playlist: str | None, shown_path: str) -> None:
         """Record (or with ``None`` remove) a correction, then write the file atomically."""
-        with self._lock:
+        with self._lock, _file_lock(self.path.with_name(self.path.name + ".lock")):
+            self._data = self._load()  # what the other processes wrote is kept
             if playlist is None:
                 self._data.pop(key, None)
             else:
                 self._data[key] = {"playlist": playlist, "path": shown_path, "at": time.time()}
             self._write()
+            self._stamp = self._file_stamp()
 
     def _write(self) -> None:
         write_json_atomic(self.path, self._data, ".corrections.", ensure_ascii=False, indent=1)
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """An exclusive advisory lock between processes (held for one read-modify-write)."""
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock

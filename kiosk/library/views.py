@@ -86,6 +86,8 @@ class MusicViews:
     def refresh_if_changed(self) -> bool:
         """True when a view changed (files changed, or new estimates or corrections)."""
         self.files_changed = self.library.refresh_if_changed()
+        if self.catalog.corrections.changed_on_disk():  # `kiosk music retag` wrote one
+            self._dirty = True
         if not (self.files_changed or self._dirty):
             return False
         return self._rebuild() or self.files_changed

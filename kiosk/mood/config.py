@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from kiosk.api import EMOTIONS
+from kiosk.core.api import EMOTIONS
 from kiosk.library.names import check_playlist_name
 from kiosk.mood.schedule_config import HolidaysConfig, SpecialDay
 from kiosk.settings_base import Section

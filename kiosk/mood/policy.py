@@ -33,12 +33,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from kiosk.api import EMOTIONS
+from kiosk.core.api import EMOTIONS
 from kiosk.mood.config import PolicyConfig
 from kiosk.mood.schedule import ScheduleState, evaluate
 from kiosk.mood.window import MoodState
 
-# Reasons carried by switch events (kiosk.api "playlist" event and --simulate "switch").
+# Reasons carried by switch events (the core.events "playlist" event and --simulate "switch").
 STARTUP, MOOD, NO_AUDIENCE = "startup", "mood", "no_audience"
 OVERRIDE, OVERRIDE_ENDED = "override", "override_ended"
 CLOSED, OPENED = "closed", "opened"

@@ -32,7 +32,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from kiosk.api import EMOTIONS
+from kiosk.core.api import EMOTIONS
 from kiosk.mood.config import MoodConfig
 
 # A face not seen for this long starts a new stay when it is seen again.
@@ -64,7 +64,7 @@ class MoodState:
     window_s: float = 0.0
 
     def to_event(self) -> dict[str, Any]:
-        """The ``mood`` event payload of kiosk.api."""
+        """The ``mood`` event payload (kiosk.core.events)."""
         return {
             "mood": self.mood,
             "confidence": round(self.confidence, 4),

@@ -96,10 +96,10 @@ def start_analysis(core: Any, loaded: LoadedConfig) -> AnalysisFeed | None:
             state_dir(loaded),
             core.analysis_result,
         )
-        core.analysis = feed
+        core.attach_analysis(feed)
         feed.start()
         return feed
     except Exception:  # the music plays without its analysis
         log.exception("music analysis cannot start; running without it")
-        core.analysis = None
+        core.attach_analysis(None)
         return None

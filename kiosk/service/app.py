@@ -18,10 +18,11 @@ from dataclasses import replace
 from typing import Any, TextIO
 
 from kiosk.config import LoadedConfig
+from kiosk.core.core import Core
+from kiosk.core.dispatch import Dispatcher
 from kiosk.paths import state_dir
 from kiosk.service.camera_feed import CameraFeed
 from kiosk.service.clock import Clock, RealClock, SimClock
-from kiosk.service.core import Core
 from kiosk.service.front_ends import FrontEnds
 from kiosk.service.loop import Loop
 from kiosk.service.notify import Notifier
@@ -77,7 +78,10 @@ class Daemon:
         self.camera = CameraFeed(lambda: self.loaded, self.clock, simulate)
         self.pipeline: Any = None
         self.core: Core | None = None
-        self.front_ends = FrontEnds(lambda: self.loaded, lambda: self.stop_requested, simulate)
+        self.dispatcher: Dispatcher | None = None  # the one every front end shares
+        self.front_ends = FrontEnds(
+            lambda: self.loaded, lambda: self.stop_requested, simulate, lambda: self.dispatcher
+        )
         self.loop = Loop(self)
         self._make_player = make_player or build_player
         self._make_library = make_library or open_library
@@ -126,6 +130,7 @@ class Daemon:
         if not self.simulate:
             start_announcer(core, self.loaded)
         core.attach_player_hooks()
+        self.dispatcher = Dispatcher(core)
         return core
 
     def run(self) -> int:

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 from kiosk.config import LoadedConfig
 
 if TYPE_CHECKING:
-    from kiosk.service.core import Core
+    from kiosk.core.core import Core
+    from kiosk.core.dispatch import Dispatcher
 
 log = logging.getLogger("kiosk.service.daemon")
 
@@ -24,9 +25,14 @@ class FrontEnds:
     """Starts, swaps and stops the MQTT front end and the staff page of one daemon."""
 
     def __init__(
-        self, loaded: Callable[[], LoadedConfig], stopping: Callable[[], bool], simulate: bool
+        self,
+        loaded: Callable[[], LoadedConfig],
+        stopping: Callable[[], bool],
+        simulate: bool,
+        dispatcher: Callable[[], Dispatcher | None] = lambda: None,
     ) -> None:
         self._loaded = loaded
+        self._dispatcher = dispatcher  # the kiosk's one dispatcher, shared by every front end
         self._stopping = stopping
         self._simulate = simulate
         self.mqtt: Any = None
@@ -53,7 +59,7 @@ class FrontEnds:
             log.error("MQTT is enabled but its front end cannot load: %s", exc)
             return
         try:
-            self.mqtt = MqttFrontend(core, loaded)
+            self.mqtt = MqttFrontend(core, loaded, self._dispatcher())
             self.mqtt.start()
         except Exception:
             log.exception("MQTT front end failed to start; the kiosk runs without it")
@@ -69,7 +75,7 @@ class FrontEnds:
             log.error("the staff page is enabled but cannot load: %s", exc)
             return
         try:
-            self.web = start_web(core, loaded)
+            self.web = start_web(core, loaded, self._dispatcher())
         except WebError as exc:
             log.error("staff page not started; the kiosk runs without it: %s", exc)
         except Exception:

@@ -27,8 +27,8 @@ from kiosk.service.reload import apply_reload, handle_hup
 from kiosk.service.startup import StartupError
 
 if TYPE_CHECKING:
+    from kiosk.core.core import Core
     from kiosk.service.app import Daemon
-    from kiosk.service.core import Core
 
 log = logging.getLogger("kiosk.service.daemon")
 

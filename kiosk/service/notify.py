@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from kiosk.service.core import Core
+    from kiosk.core.core import Core
 
 log = logging.getLogger(__name__)
 

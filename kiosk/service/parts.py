@@ -19,7 +19,7 @@ from kiosk.service.logs import fields
 from kiosk.service.startup import StartupError, player_config
 
 if TYPE_CHECKING:
-    from kiosk.service.core import Core
+    from kiosk.core.core import Core
 
 # One logger for every line the daemon writes, whichever module writes it.
 log = logging.getLogger("kiosk.service.daemon")
@@ -119,8 +119,7 @@ def start_announcer(core: Core, loaded: LoadedConfig) -> None:
     except Exception as exc:  # the music plays on without announcements
         log.error("announcements are off: their player cannot start: %s", exc)
         return
-    core.announcer = MessageAnnouncer(cfg.announcements, core.player, voice, loaded.resolve)
-    core.events.subscribe(core.announcer.on_track, {"track"})
+    core.attach_announcer(MessageAnnouncer(cfg.announcements, core.player, voice, loaded.resolve))
 
 
 def attach_history(core: Core, loaded: LoadedConfig) -> Any:

@@ -7,32 +7,28 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from kiosk.api import Event
+from kiosk.core.api import OPERATOR, Origin
+from kiosk.core.dispatch import Dispatcher
 from kiosk.service.notify import status_text
 
 if TYPE_CHECKING:
+    from kiosk.core.core import Core
     from kiosk.service.app import Daemon
-    from kiosk.service.core import Core
 
 log = logging.getLogger("kiosk.service.daemon")
 
 
 def handle_hup(daemon: Daemon, core: Core) -> None:
     """SIGHUP: reload the config file (a bad one is refused and the old one kept)."""
-    from kiosk.api import CommandError
-
     daemon.reload_requested = False
     daemon.wake.clear()
     daemon.notifier.reloading()
     log.info("reload requested (SIGHUP)")
-    error = None
-    try:
-        core.reload_config()
-    except CommandError as exc:
-        error = str(exc)
-        log.error("config reload refused; keeping the running config: %s", exc)
-    record = {"command": "reload", "source": "signal", "ok": error is None, "error": error}
-    core.events.emit(Event("command", record, core.clock.time()))  # for the history
+    # Through the one dispatcher, so the history records it like any command (source signal).
+    dispatcher = daemon.dispatcher or Dispatcher(core)
+    result = dispatcher.dispatch("reload", {}, Origin("signal", OPERATOR))
+    if not result["ok"]:
+        log.error("config reload refused; keeping the running config: %s", result["error"])
     core.rescan_library()
     daemon.notifier.ready(status_text(core))
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from kiosk.api import Event
+from kiosk.core.events import Event
 from kiosk.service.clock import SimClock
 
 if TYPE_CHECKING:
+    from kiosk.core.core import Core
     from kiosk.service.app import Daemon
-    from kiosk.service.core import Core
 
 
 def simulate(daemon: Daemon, core: Core) -> int:

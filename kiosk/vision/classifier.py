@@ -18,7 +18,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from kiosk.api import EMOTIONS
+from kiosk.core.api import EMOTIONS
 from kiosk.vision.preprocess import crop_face, model_pixels, model_tensor
 
 __all__ = ["EmotionClassifier", "ModelMeta", "crop_face", "load_meta", "sidecar_path"]
@@ -82,9 +82,9 @@ def load_meta(model_path: Path) -> ModelMeta:
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ModelError(f"{path}: not valid JSON: {exc}") from None
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or '(top)'}: {e['msg']}" for e in exc.errors()
-        )
+        from kiosk.errors import describe_errors
+
+        problems = "; ".join(describe_errors(exc, top="(top)"))
         raise ModelError(f"{path}: {problems}") from None
 
 

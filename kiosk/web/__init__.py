@@ -1,7 +1,7 @@
 """The staff page: a small web page for a phone on the shop's LAN (``web.enabled``).
 
 Starlette on uvicorn, in one thread of the daemon. Every change goes through the same
-``kiosk.comms.commands.Dispatcher`` as MQTT, with the login's role as the source. Live
+``kiosk.core.dispatch.Dispatcher`` as MQTT, recorded as source ``web`` with the login. Live
 updates are Server-Sent Events fed from the core's EventBus. Only aggregates are served:
 never a frame, a face or a box.
 """

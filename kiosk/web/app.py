@@ -1,10 +1,11 @@
 """The staff page's routes (Starlette).
 
 ``GET /`` is the login page without a session and the staff page with one. Every change
-is ``POST /api/cmd/<command>`` with a JSON body, and runs through the same ``Dispatcher``
-as MQTT with the login's role as the source. A POST needs the session cookie (else 401),
-the session's CSRF token in ``X-CSRF-Token`` and, when the browser sends one, an
-``Origin`` equal to the page's own (else 403). The login itself is rate-limited per address.
+is ``POST /api/cmd/<command>`` with a JSON body, and runs through the kiosk's one
+``Dispatcher`` with the origin ``web``, the login's role and its login name. A POST needs
+the session cookie (else 401), the session's CSRF token in ``X-CSRF-Token`` and, when the
+browser sends one, an ``Origin`` equal to the page's own (else 403). The login itself is
+rate-limited per address.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from kiosk.comms.commands import Dispatcher, parse_payload
+from kiosk.core.api import Origin
+from kiosk.core.dispatch import Dispatcher, parse_payload
 from kiosk.web.auth import Auth, Session, Throttled
 from kiosk.web.live import Live, snapshot
 
@@ -99,9 +101,11 @@ def create_app(
     tls: bool = False,
     import_file: Path | None = None,
     today: Callable[[], Any] | None = None,
+    dispatcher: Dispatcher | None = None,
 ) -> Callable[..., Any]:
-    """The ASGI app. ``today`` returns today's mood history (None: no history module)."""
-    dispatcher = Dispatcher(api)
+    """The ASGI app. ``today`` returns today's mood history (None: no history module);
+    ``dispatcher`` is the kiosk's one dispatcher (a fresh one over ``api`` if None)."""
+    dispatcher = dispatcher or Dispatcher(api, "web")
     live = Live(api)
     open_streams: dict[str, int] = {"all": 0}  # live streams: all, and per session (csrf)
     pages = {n: _file(n) for n in ("login.html", "app.html", *FILES)}
@@ -214,7 +218,9 @@ def create_app(
         except ValueError as exc:
             return respond({"ok": False, "error": str(exc)}, 400)
         name = request.path_params["name"]
-        result = await run_in_threadpool(dispatcher.dispatch, name, data, session.role)
+        # The password file names each login by its role, so the role is also the user.
+        origin = Origin("web", session.role, session.role)
+        result = await run_in_threadpool(dispatcher.dispatch, name, data, origin)
         return respond(result)
 
     async def state(request: Request) -> Response:

@@ -17,7 +17,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kiosk.api import EMOTIONS, Event
+from kiosk.core.api import EMOTIONS, KioskApi
+from kiosk.core.events import Event
 
 log = logging.getLogger(__name__)
 
@@ -84,18 +85,11 @@ def read_import_progress(path: Path | None) -> dict[str, Any] | None:
     return out
 
 
-def snapshot(api: Any, role: str, player_cfg: Any, import_file: Path | None) -> dict[str, Any]:
+def snapshot(api: KioskApi, role: str, player_cfg: Any, import_file: Path | None) -> dict[str, Any]:
     """Everything the page shows. Aggregates and names only: never a frame, face or box."""
     st = api.status()
     track = st.track or None
-    allowance = api.skip_allowance() if hasattr(api, "skip_allowance") else None
-    playlists: list[str] = []
-    library = getattr(api, "library", None)
-    if library is not None:  # override (operator) and "belongs in" (everyone) pick from it
-        try:
-            playlists = sorted(n for n, t in library.playlists().items() if t)
-        except Exception:
-            playlists = []
+    allowance = api.skip_allowance()
     return {
         "role": role,
         "mood": st.mood,
@@ -110,8 +104,9 @@ def snapshot(api: Any, role: str, player_cfg: Any, import_file: Path | None) -> 
         "override": st.override,
         "camera_ok": bool(st.camera.get("ok", True)),
         "skips": allowance,
-        "blocks": api.blocks() if hasattr(api, "blocks") else [],
+        "blocks": api.blocks(),
         "import": read_import_progress(import_file),
         "moods": list(EMOTIONS),
-        "playlists": playlists,
+        # override (operator) and "belongs in" (everyone) pick from these
+        "playlists": api.playlists(),
     }

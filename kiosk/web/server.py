@@ -198,8 +198,9 @@ def history_today(loaded: Any) -> Any:
     return lambda: web_today(loaded)
 
 
-def start_web(api: Any, loaded: Any) -> WebServer:
-    """Build and start the page from ``loaded.config.web``. Raises ``WebError``."""
+def start_web(api: Any, loaded: Any, dispatcher: Any = None) -> WebServer:
+    """Build and start the page from ``loaded.config.web``. Raises ``WebError``.
+    ``dispatcher``: the kiosk's one dispatcher (a fresh one over ``api`` if None)."""
     try:
         from kiosk.web.app import create_app
         from kiosk.web.auth import Auth, PasswordFileError, keep_big_blocks_mapped
@@ -233,6 +234,7 @@ def start_web(api: Any, loaded: Any) -> WebServer:
         tls=cert is not None,
         import_file=import_file,
         today=history_today(loaded),
+        dispatcher=dispatcher,
     )
     server = WebServer(app, cfg.host, cfg.port, cert, key)
     server.start()

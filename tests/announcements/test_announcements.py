@@ -11,8 +11,8 @@ from music_helpers import FifoCapture, dominant_hz, write_tone
 
 from kiosk.announcements.announcer import MessageAnnouncer, Schedule
 from kiosk.announcements.voice import NullVoice
-from kiosk.comms.commands import Dispatcher
 from kiosk.config import parse_config
+from kiosk.core.dispatch import Dispatcher
 from kiosk.library.tracks import Track
 from kiosk.player.config import PlayerConfig
 from kiosk.player.null import NullPlayer
@@ -123,13 +123,13 @@ def test_announce_command_without_rules_is_refused(tmp_path):
     from dataclasses import replace
 
     from kiosk.config import load_config
-    from kiosk.service.core import Core
+    from kiosk.core.core import Core
 
     loaded = replace(load_config(None), config=parse_config({"player": {"backend": "null"}}))
     core = Core(loaded, NullPlayer(loaded.config.player), None)
     r = Dispatcher(core).dispatch("announce", {"file": "x.wav"})
     assert r["ok"] is False and "announcements are off" in r["error"]
-    assert Dispatcher(core).dispatch("announce", {"file": "x"}, source="staff")["ok"] is False
+    assert Dispatcher(core).dispatch("announce", {"file": "x"}, origin="staff")["ok"] is False
 
 
 def test_real_libvlc_voice_plays_over_the_ducked_music(tmp_path, vlc_module):

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from broker import MOSQUITTO, Broker, free_port  # noqa: F401  (re-exported for the tests)
 
-from kiosk.api import EMOTIONS, CommandError, Event, EventBus, Status
+from kiosk.core.api import EMOTIONS, CommandError, Status
+from kiosk.core.events import Event, EventBus
 
 
 class FakeApi:

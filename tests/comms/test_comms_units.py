@@ -9,13 +9,14 @@ from pathlib import Path
 import pytest
 from comms_helpers import FakeApi
 
-from kiosk.api import Event
-from kiosk.comms.commands import COMMANDS, Dispatcher, parse_payload
 from kiosk.comms.config import MqttConfig, PasswordError, read_password, sanitise_id
 from kiosk.comms.outbox import Outbox
 from kiosk.comms.stats import StatsAggregator, soc_temperature_c
 from kiosk.comms.topics import Topics, target_root
 from kiosk.config import ConfigError, parse_config
+from kiosk.core.commands import COMMANDS
+from kiosk.core.dispatch import Dispatcher, parse_payload
+from kiosk.core.events import Event
 
 # -- dispatcher -------------------------------------------------------------------------
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from kiosk.comms.commands import Dispatcher, parse_payload
-from kiosk.comms.json_depth import MAX_DEPTH, check_depth, json_depth
+from kiosk.core.dispatch import Dispatcher, parse_payload
+from kiosk.core.json_depth import MAX_DEPTH, check_depth, json_depth
 
 TOO_DEEP = f"nested too deeply (limit {MAX_DEPTH})"
 

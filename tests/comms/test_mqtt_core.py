@@ -7,9 +7,9 @@ import json
 from comms_helpers import loaded_for, wait_until
 from fakes import FakePlayer, sure_face
 
-from kiosk.api import KioskApi
 from kiosk.comms.mqtt import MqttFrontend
-from kiosk.service.core import Core
+from kiosk.core.api import KioskApi
+from kiosk.core.core import Core
 
 
 def test_real_core_over_mqtt(broker, watch, tmp_path):

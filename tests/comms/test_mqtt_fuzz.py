@@ -7,7 +7,7 @@ import random
 
 from comms_helpers import FakeApi, wait_until
 
-from kiosk.api import EMOTIONS
+from kiosk.core.api import EMOTIONS
 
 N = 1000
 JUNK = "\u0000\u200b\u202e\ud7ff\U0001f600\u00e9\u4e2d\ufffd'\"\\{}[]:,/"

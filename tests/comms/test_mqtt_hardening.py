@@ -12,7 +12,7 @@ import time
 from broker import Broker
 from comms_helpers import FakeApi, wait_until
 
-from kiosk.api import Event
+from kiosk.core.events import Event
 
 SURROGATE_ID = b'{"id":"\\ud800"}'  # JSON-escaped lone surrogate: valid JSON, no valid UTF-8
 SURROGATE_KEY = b'{"\\ud800":1}'

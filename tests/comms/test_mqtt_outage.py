@@ -14,7 +14,7 @@ from pathlib import Path
 from broker import Broker
 from comms_helpers import FakeApi, wait_until
 
-from kiosk.api import Event
+from kiosk.core.events import Event
 
 
 def produce(api, fe, n: int) -> None:
@@ -188,7 +188,7 @@ def test_broker_dies_while_messages_are_in_flight(broker, watch, frontend):
 PRODUCER_SCRIPT = """
 import sys, time
 from comms_helpers import FakeApi, loaded_for
-from kiosk.api import Event
+from kiosk.core.events import Event
 from kiosk.comms.mqtt import MqttFrontend
 from pathlib import Path
 api = FakeApi()

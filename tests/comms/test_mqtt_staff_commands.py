@@ -7,11 +7,11 @@ from dataclasses import replace
 
 from comms_helpers import loaded_for
 
-from kiosk.comms.commands import Dispatcher
+from kiosk.core.core import Core
+from kiosk.core.dispatch import Dispatcher
 from kiosk.library.library import Library
 from kiosk.player.null import NullPlayer
 from kiosk.service.clock import SimClock
-from kiosk.service.core import Core
 
 
 def real_core(tmp_path, port):

@@ -10,7 +10,7 @@ from typing import Any
 
 from fakes import FakeFace, sure_face
 
-from kiosk.api import Event
+from kiosk.core.events import Event
 from kiosk.history.config import HistoryConfig
 from kiosk.history.recorder import Recorder
 

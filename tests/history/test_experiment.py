@@ -74,9 +74,9 @@ def test_core_records_the_arm_in_the_history(tmp_path):
     from fakes import FakePlayer, sure_face
 
     from kiosk.config import load_config
+    from kiosk.core.core import Core
     from kiosk.history.attach import attach
     from kiosk.service.clock import SimClock
-    from kiosk.service.core import Core
 
     cfg = parse_config(
         {

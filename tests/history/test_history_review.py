@@ -15,7 +15,7 @@ import pytest
 from history_helpers import T0, recorder, sample
 from test_report_command import kiosk
 
-from kiosk.comms.commands import Dispatcher
+from kiosk.core.dispatch import Dispatcher
 from kiosk.history import store
 from kiosk.history.summary import RangeError, day_range, span_range, summarize
 
@@ -226,7 +226,7 @@ def test_a_day_flooded_with_commands_is_read_in_bounded_rows(tmp_path, monkeypat
 
 
 def test_a_clock_stepping_back_never_gives_a_negative_play(tmp_path):
-    from kiosk.api import Event
+    from kiosk.core.events import Event
 
     rec = recorder(tmp_path)
     track = {"path": "a.mp3", "title": "a", "artist": None, "playlist": "happy"}
@@ -243,7 +243,7 @@ def test_a_clock_stepping_back_never_gives_a_negative_play(tmp_path):
 
 
 def test_a_camera_password_in_a_fault_never_reaches_the_history(tmp_path):
-    from kiosk.api import Event
+    from kiosk.core.events import Event
 
     rec = recorder(tmp_path)
     message = "cannot open camera 'rtsp://admin:s3cret@10.0.0.5:554/stream1'"
@@ -337,7 +337,7 @@ def test_rows_of_the_wrong_type_are_exit_1_not_a_traceback(tmp_path):
 
 
 def test_a_command_flood_cannot_push_the_mood_out_of_the_size_cap(tmp_path):
-    from kiosk.api import Event
+    from kiosk.core.events import Event
     from kiosk.history.recorder import MAX_COMMANDS_PER_MIN
 
     rec = recorder(tmp_path)

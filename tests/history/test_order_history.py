@@ -7,7 +7,7 @@ import sqlite3
 
 from history_helpers import T0, query, recorder, sample
 
-from kiosk.api import Event, EventBus
+from kiosk.core.events import Event, EventBus
 from kiosk.history import store
 from kiosk.history.summary import report
 
@@ -49,7 +49,8 @@ def test_version_1_file_is_migrated_additively(tmp_path) -> None:
     assert query(path, "SELECT path, valence, order_mode FROM plays") == [
         ("/m/old.mp3", None, None)
     ]
-    assert query(path, "SELECT value FROM meta WHERE key = 'schema'") == [("2",)]
+    # 3: the commands table gained role and user
+    assert query(path, "SELECT value FROM meta WHERE key = 'schema'") == [("3",)]
 
 
 def test_report_compares_trajectory_with_shuffle(tmp_path) -> None:

@@ -7,7 +7,7 @@ import sqlite3
 
 from history_helpers import T0, query, recorder, sample, wait_for
 
-from kiosk.api import Event, EventBus
+from kiosk.core.events import Event, EventBus
 from kiosk.history import store
 
 
@@ -160,7 +160,7 @@ def test_the_daemon_side_never_loads_matplotlib():
 
     code = (
         "import sys, kiosk.service.app, kiosk.history, kiosk.history.recorder, "
-        "kiosk.history.summary, kiosk.comms.commands, kiosk.cli\n"
+        "kiosk.history.summary, kiosk.core.dispatch, kiosk.cli\n"
         "kiosk.cli.build_parser()\n"
         "assert 'matplotlib' not in sys.modules, 'matplotlib loaded'\n"
     )

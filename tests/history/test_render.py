@@ -70,7 +70,7 @@ def test_html_is_self_contained_and_renders_in_chromium(day):
 def test_odd_tags_are_text_not_markup(tmp_path):
     from history_helpers import T0, recorder
 
-    from kiosk.api import Event
+    from kiosk.core.events import Event
     from kiosk.history import store
     from kiosk.history.page import render
     from kiosk.history.summary import summarize

@@ -10,11 +10,11 @@ from pathlib import Path
 
 from fakes import FakePlayer, sure_face
 
-from kiosk.comms.commands import Dispatcher
 from kiosk.config import KioskConfig, LoadedConfig, parse_config
+from kiosk.core.core import Core
+from kiosk.core.dispatch import Dispatcher
 from kiosk.history.attach import attach
 from kiosk.service.clock import SimClock
-from kiosk.service.core import Core
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "comms"))
 from comms_helpers import Broker, Watcher, loaded_for, wait_until

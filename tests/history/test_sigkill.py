@@ -13,7 +13,7 @@ import time
 WRITER = textwrap.dedent(
     """
     import json, sys, time
-    from kiosk.api import Event
+    from kiosk.core.events import Event
     from kiosk.history.config import HistoryConfig
     from kiosk.history.recorder import Recorder
 
@@ -61,7 +61,7 @@ def test_sigkill_mid_write_leaves_a_readable_history(tmp_path):
     assert samples >= last["samples"] > 0  # everything committed before the kill is there
     assert faults >= last["samples"]  # written in the same transactions
     # and the kiosk carries on writing into the same file after the restart
-    from kiosk.api import Event
+    from kiosk.core.events import Event
     from kiosk.history.config import HistoryConfig
     from kiosk.history.recorder import Recorder
 

@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 from music_helpers import write_tone
 
-from kiosk.api import CommandError
 from kiosk.config import load_config, parse_config
+from kiosk.core.api import CommandError
+from kiosk.core.core import Core
 from kiosk.library.config import SortingConfig
 from kiosk.library.names import AUDIO_EXTENSIONS
 from kiosk.library.views import CachedEstimates, MusicViews
 from kiosk.player.null import NullPlayer
 from kiosk.service.clock import SimClock
-from kiosk.service.core import Core
 
 
 def inject(state: Path, path: Path, valence: float, arousal: float, **extra) -> None:
@@ -123,7 +123,8 @@ def test_retag_refused_without_views(lib) -> None:
 
 
 def test_staff_retag_the_playing_track_through_the_dispatcher(lib) -> None:
-    from kiosk.comms.commands import STAFF, Dispatcher
+    from kiosk.core.api import STAFF
+    from kiosk.core.dispatch import Dispatcher
 
     root, state, _ = lib
     core, _player, views = make_core(root, state)
@@ -131,7 +132,7 @@ def test_staff_retag_the_playing_track_through_the_dispatcher(lib) -> None:
     core.poll()
     playing = core.status().track["path"]
     r = Dispatcher(core, "web").dispatch(
-        "retag", {"track": "current", "playlist": "energetic"}, source=STAFF
+        "retag", {"track": "current", "playlist": "energetic"}, origin=STAFF
     )
     assert r["ok"], r
     assert r["retag"] == {"track": playing, "playlist": "energetic"}

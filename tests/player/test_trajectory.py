@@ -15,12 +15,12 @@ from hypothesis import strategies as st
 from music_helpers import write_tone
 
 from kiosk.config import load_config, parse_config
+from kiosk.core.core import Core
 from kiosk.library.names import AUDIO_EXTENSIONS
 from kiosk.library.views import CachedEstimates, MusicViews
 from kiosk.player.null import NullPlayer
 from kiosk.player.trajectory import EMOTION_POINTS, TrajectoryOrder, crowd_point
 from kiosk.service.clock import SimClock
-from kiosk.service.core import Core
 
 CALM = (0.3, -0.7)  # the default place of "calm"
 

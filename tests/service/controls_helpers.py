@@ -7,11 +7,11 @@ from datetime import datetime
 from pathlib import Path
 
 from kiosk.config import load_config, parse_config
+from kiosk.core.core import Core
 from kiosk.library.blocklist import BlockList
 from kiosk.library.library import Library
 from kiosk.player.null import NullPlayer
 from kiosk.service.clock import SimClock
-from kiosk.service.core import Core
 
 NOON = datetime(2026, 11, 18, 12, 0)
 

@@ -13,8 +13,8 @@ import pytest
 import soundfile as sf
 from fakes import FakePlayer
 
-from kiosk.comms.commands import Dispatcher
 from kiosk.config import load_config
+from kiosk.core.dispatch import Dispatcher
 from kiosk.service.app import Daemon
 
 MODELS = Path(__file__).resolve().parents[2] / "models"

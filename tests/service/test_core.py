@@ -11,10 +11,10 @@ from datetime import datetime
 import pytest
 from fakes import FakeLibrary, FakePlayer, sure_face
 
-from kiosk.api import CommandError, KioskApi
 from kiosk.config import load_config, parse_config
+from kiosk.core.api import CommandError, KioskApi
+from kiosk.core.core import Core
 from kiosk.service.clock import SimClock
-from kiosk.service.core import Core
 
 ALL = {
     "background": 2,

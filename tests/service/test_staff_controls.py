@@ -10,12 +10,14 @@ from datetime import datetime
 import pytest
 from controls_helpers import make_music, playing, real_core
 
-from kiosk.comms.commands import OPERATOR, STAFF, STAFF_COMMANDS, Dispatcher
+from kiosk.core.api import OPERATOR, STAFF
+from kiosk.core.commands import STAFF_COMMANDS
+from kiosk.core.dispatch import Dispatcher
 from kiosk.library.blocklist import BlockList
 
 
 def skip(core, clock, d, source=STAFF):
-    r = d.dispatch("next", {}, source=source)
+    r = d.dispatch("next", {}, origin=source)
     clock.advance(1.5)  # the 1 s skip fade ends
     core.poll()
     return r
@@ -31,7 +33,7 @@ def test_staff_skips_are_limited_and_the_refusal_says_when(tmp_path):
         clock.advance(60)
     assert core.skip_allowance() == {"limit": 6, "left": 0}
     before = playing(core)
-    r = d.dispatch("next", {}, source=STAFF)
+    r = d.dispatch("next", {}, origin=STAFF)
     # The first skip was at 12:00:00; it leaves the window at 13:00.
     first = datetime.fromtimestamp(datetime(2026, 11, 18, 13, 0).timestamp()).astimezone()
     assert r["ok"] is False
@@ -65,11 +67,11 @@ def test_staff_role_only_gets_staff_commands(tmp_path):
         ("rescan", {}),
         ("unblock", {"artist": "x"}),
     ]:
-        r = d.dispatch(name, payload, source=STAFF)
+        r = d.dispatch(name, payload, origin=STAFF)
         assert r["ok"] is False and "operator role" in r["error"], name
     assert core.status().paused is False
-    assert d.dispatch("volume", {"level": 40}, source=STAFF)["ok"]
-    assert d.dispatch("volume", {"level": 400}, source=STAFF)["ok"] is False
+    assert d.dispatch("volume", {"level": 40}, origin=STAFF)["ok"]
+    assert d.dispatch("volume", {"level": 400}, origin=STAFF)["ok"] is False
     assert {"next", "volume", "block"} <= STAFF_COMMANDS
 
 
@@ -77,7 +79,7 @@ def test_blocking_the_playing_track_skips_it_and_it_never_returns(tmp_path):
     core, player, clock = real_core(make_music(tmp_path / "m", 50), state=tmp_path / "state")
     d = Dispatcher(core)
     victim = playing(core)
-    r = d.dispatch("block", {"track": "current"}, source=STAFF)
+    r = d.dispatch("block", {"track": "current"}, origin=STAFF)
     assert r["ok"], r
     assert r["blocked"] == {"track": "background/" + os.path.basename(victim)}
     assert player.state().track.path.as_posix() != victim  # skipped at once...

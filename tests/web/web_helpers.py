@@ -13,10 +13,10 @@ from typing import Any
 from broker import free_port
 
 from kiosk.config import load_config, parse_config
+from kiosk.core.core import Core
 from kiosk.library.blocklist import BlockList
 from kiosk.library.library import Library
 from kiosk.player.null import NullPlayer
-from kiosk.service.core import Core
 from kiosk.web.server import WebServer, start_web
 
 STAFF_PW = "staff-secret-1"
