@@ -88,3 +88,4 @@ class KioskApi(Protocol):
     def announce(self, file: str) -> dict[str, str]: ...
     def skip_allowance(self) -> dict[str, Any]: ...  # {"limit", "left"}
     def playlists(self) -> list[str]: ...  # names with something to play, sorted
+    def import_progress(self) -> dict[str, Any] | None: ...  # the USB import's, if recent

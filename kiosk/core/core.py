@@ -268,6 +268,9 @@ class Core:
     def playlists(self) -> list[str]:
         return self.music.playlists()
 
+    def import_progress(self) -> dict[str, Any] | None:
+        return self.music.import_progress()
+
     def track_estimate(self, track: Any) -> dict[str, Any] | None:
         """The analysis of a track, or None (see ``LibraryController.track_estimate``)."""
         return self.music.track_estimate(track)

@@ -70,6 +70,17 @@ class LibraryController:
             core._emit("state", core._status().to_dict())
         self.library_files_changed()
 
+    def import_progress(self) -> dict[str, Any] | None:
+        """The USB import's last progress record, if recent (counts only)."""
+        try:
+            from kiosk.usb_import.importer import resolve_paths
+            from kiosk.usb_import.progress import read_progress
+
+            return read_progress(resolve_paths(self.core.loaded).library_dir)
+        except Exception:  # no import set up, or its folder unreadable: nothing to show
+            log.debug("no import progress", exc_info=True)
+            return None
+
     def playlists(self) -> list[str]:
         """Playlist names with something in them, sorted (the page's pickers)."""
         library = self.core.library

@@ -8,6 +8,7 @@ logged once and the import goes on.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from pathlib import Path
@@ -18,6 +19,7 @@ from kiosk.state_files import write_json_atomic
 log = logging.getLogger(__name__)
 
 FILE_NAME = "import-progress.json"
+STALE_S = 6 * 3600.0  # a finished import stops being news after this
 
 
 class ProgressFile:
@@ -42,3 +44,21 @@ class ProgressFile:
             if not self._warned:
                 self._warned = True
                 log.warning("import progress file %s not written: %s", self.path, exc)
+
+
+def read_progress(library_dir: Path) -> dict[str, Any] | None:
+    """The last progress record, if recent; None when there is none or it cannot be read.
+    Counts only: the list of copied files is given as its length."""
+    try:
+        data = json.loads((library_dir / FILE_NAME).read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            return None
+        if time.time() - float(data.get("ts", 0)) > STALE_S:
+            return None
+    except (OSError, ValueError, TypeError):
+        return None
+    keep = ("state", "files_done", "files_total", "bytes_total", "error", "ts", "files")
+    out = {k: data[k] for k in keep if k in data}
+    if isinstance(out.get("files"), list):
+        out["files"] = len(out["files"])
+    return out

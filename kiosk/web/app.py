@@ -99,7 +99,6 @@ def create_app(
     auth: Auth,
     player_cfg: Any,
     tls: bool = False,
-    import_file: Path | None = None,
     today: Callable[[], Any] | None = None,
     dispatcher: Dispatcher | None = None,
 ) -> Callable[..., Any]:
@@ -227,7 +226,7 @@ def create_app(
         session = current(request)
         if session is None:
             return respond({"ok": False, "error": "log in first"}, 401)
-        snap = await run_in_threadpool(snapshot, api, session.role, player_cfg, import_file)
+        snap = await run_in_threadpool(snapshot, api, session.role, player_cfg)
         return respond({**snap, "csrf": session.csrf})
 
     async def today_route(request: Request) -> Response:
@@ -255,7 +254,7 @@ def create_app(
             wake = live.register()
             try:
                 while True:
-                    snap = await run_in_threadpool(snapshot, api, role, player_cfg, import_file)
+                    snap = await run_in_threadpool(snapshot, api, role, player_cfg)
                     yield f"event: state\ndata: {json.dumps(snap)}\n\n".encode()
                     try:
                         await asyncio.wait_for(wake.wait(), KEEPALIVE_S)

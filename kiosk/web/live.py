@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import threading
-import time
-from pathlib import Path
 from typing import Any
 
 from kiosk.core.api import EMOTIONS, KioskApi
@@ -23,7 +20,6 @@ from kiosk.core.events import Event
 log = logging.getLogger(__name__)
 
 WAKE_KINDS = {"state", "track", "mood", "playlist", "fault"}
-IMPORT_STALE_S = 6 * 3600.0  # a finished import stops being news after this
 
 
 class Live:
@@ -66,26 +62,7 @@ class Live:
             return len(self._waiters)
 
 
-def read_import_progress(path: Path | None) -> dict[str, Any] | None:
-    """The USB importer's last progress record, if recent (see usb_import/progress.py)."""
-    if path is None:
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(data, dict):
-            return None
-        if time.time() - float(data.get("ts", 0)) > IMPORT_STALE_S:
-            return None
-    except (OSError, ValueError, TypeError):
-        return None
-    keep = ("state", "files_done", "files_total", "bytes_total", "error", "ts", "files")
-    out = {k: data[k] for k in keep if k in data}
-    if isinstance(out.get("files"), list):
-        out["files"] = len(out["files"])
-    return out
-
-
-def snapshot(api: KioskApi, role: str, player_cfg: Any, import_file: Path | None) -> dict[str, Any]:
+def snapshot(api: KioskApi, role: str, player_cfg: Any) -> dict[str, Any]:
     """Everything the page shows. Aggregates and names only: never a frame, face or box."""
     st = api.status()
     track = st.track or None
@@ -105,7 +82,7 @@ def snapshot(api: KioskApi, role: str, player_cfg: Any, import_file: Path | None
         "camera_ok": bool(st.camera.get("ok", True)),
         "skips": allowance,
         "blocks": api.blocks(),
-        "import": read_import_progress(import_file),
+        "import": api.import_progress(),
         "moods": list(EMOTIONS),
         # override (operator) and "belongs in" (everyone) pick from these
         "playlists": api.playlists(),

@@ -221,18 +221,11 @@ def start_web(api: Any, loaded: Any, dispatcher: Any = None) -> WebServer:
     for p in (cert, key):
         if p is not None and not p.is_file():
             raise WebError(f"TLS file {p} does not exist")
-    try:
-        from kiosk.usb_import.importer import resolve_paths
-
-        import_file: Path | None = resolve_paths(loaded).library_dir / "import-progress.json"
-    except Exception:
-        import_file = None
     app = create_app(
         api,
         auth,
         loaded.config.player,
         tls=cert is not None,
-        import_file=import_file,
         today=history_today(loaded),
         dispatcher=dispatcher,
     )
