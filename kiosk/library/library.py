@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from kiosk.library.names import AUDIO_EXTENSIONS
-from kiosk.library.tracks import Track, read_track
+from kiosk.library.tracks import PlaylistLists, Track, read_track
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 _Listing = dict[str, list[tuple[str, int, int]]]
 
 
-class Library:
+class Library(PlaylistLists):
     """Playlists found under ``root``. Thread-safe; a missing root is an empty library."""
 
     def __init__(self, root: str | os.PathLike[str], extensions: Iterable[str] = AUDIO_EXTENSIONS):
@@ -56,15 +56,6 @@ class Library:
             real, listing = self._walk()
             self._rebuild(real, listing)
             self._signature = (real, _freeze(listing))
-
-    def playlists(self) -> dict[str, list[Track]]:
-        """Every playlist folder with its tracks in file name order (empty folders too)."""
-        with self._lock:
-            return {name: list(tracks) for name, tracks in self._lists.items()}
-
-    def tracks(self, name: str) -> list[Track]:
-        with self._lock:
-            return list(self._lists.get(name, []))
 
     # -- internals --------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -113,3 +114,20 @@ def read_tags(path: Path) -> tuple[str, str | None, float | None]:
         if isinstance(length, (int, float)) and length > 0:
             duration = float(length)
     return title, artist, duration
+
+
+class PlaylistLists:
+    """Copies of the playlists under a lock, for the library and its sorted views alike:
+    a caller may keep or change what it gets while a rescan replaces ``_lists``."""
+
+    _lock: threading.Lock | threading.RLock
+    _lists: dict[str, list[Track]]
+
+    def playlists(self) -> dict[str, list[Track]]:
+        """Every playlist with its tracks in play order (empty ones too)."""
+        with self._lock:
+            return {name: list(tracks) for name, tracks in self._lists.items()}
+
+    def tracks(self, name: str) -> list[Track]:
+        with self._lock:
+            return list(self._lists.get(name, []))

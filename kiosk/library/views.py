@@ -24,7 +24,7 @@ from typing import Any
 from kiosk.library.catalog import Catalog
 from kiosk.library.config import SortingConfig
 from kiosk.library.sorting import Corrections
-from kiosk.library.tracks import Track
+from kiosk.library.tracks import PlaylistLists, Track
 from kiosk.music_analysis.cache import CACHE_FILE, AnalysisCache, analyser_version
 from kiosk.music_analysis.paths import display_path
 
@@ -58,7 +58,7 @@ class CachedEstimates:
             self.cache.close()
 
 
-class MusicViews:
+class MusicViews(PlaylistLists):
     def __init__(
         self,
         root: Path,
@@ -96,14 +96,6 @@ class MusicViews:
         self.library.rescan()
         self.files_changed = True
         self._rebuild()
-
-    def playlists(self) -> dict[str, list[Track]]:
-        with self._lock:
-            return {name: list(tracks) for name, tracks in self._lists.items()}
-
-    def tracks(self, name: str) -> list[Track]:
-        with self._lock:
-            return list(self._lists.get(name, []))
 
     # -- views ------------------------------------------------------------------------------
 
