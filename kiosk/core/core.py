@@ -10,6 +10,9 @@ One re-entrant lock serialises all state changes, so commands from the front end
 threads and samples from the daemon loop never interleave. Events are collected under the
 lock and emitted after it is released: a slow or re-entrant listener can never deadlock the
 core or hold up the music.
+
+Over 300 lines because it is the one public face of four controllers: most of it is the
+thin, typed ``KioskApi`` methods that take the lock and hand over to a controller.
 """
 
 from __future__ import annotations

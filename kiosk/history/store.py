@@ -2,7 +2,8 @@
 
 Aggregates only. A minute row holds counts (samples, faces per mood label); the other
 tables hold switches, plays, commands, faults and experiment decisions. Times are wall
-clock seconds (UTC epoch); reports turn them into the kiosk's local time.
+clock seconds (UTC epoch); reports turn them into the kiosk's local time. Just over 300
+lines: the schema, its migration and the queries must change together.
 """
 
 from __future__ import annotations
