@@ -43,6 +43,9 @@ LOG_EVERY_S = 60.0
 
 # user:password@ in a URL (an RTSP camera's source shows up in its fault messages)
 _URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@]+@")
+# A lone surrogate: a file name that is not UTF-8 (``\udcff``), or a hostile ``"\ud800"``.
+# SQLite cannot bind one, and a row it refuses would fail every commit after it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 _FLUSH = object()
 _STOP = object()
@@ -193,14 +196,15 @@ class Recorder:
         if event.kind == "sample":
             self._sample(ts, d)
         elif event.kind == "playlist":
-            self._rows.append(("switches", (ts, d.get("from"), d.get("to"), str(d["reason"]))))
+            self._add("switches", ts, d.get("from"), d.get("to"), str(d["reason"]))
             if d.get("to") is None:
                 self._end_play(ts)
         elif event.kind == "track":
             self._end_play(ts)
             self._play = {
-                "start": ts, "end": None, "path": str(d.get("path")), "title": d.get("title"),
-                "artist": d.get("artist"), "playlist": d.get("playlist"), "skipped": 0,
+                "start": ts, "end": None, "path": _text(str(d.get("path"))),
+                "title": _text(d.get("title")), "artist": _text(d.get("artist")),
+                "playlist": _text(d.get("playlist")), "skipped": 0,
                 "failed": 0, "id": None, "valence": _num(d.get("valence")),
                 "arousal": _num(d.get("arousal")), "order_mode": _mode(d.get("order")),
             }  # fmt: skip
@@ -209,7 +213,7 @@ class Recorder:
             message = d.get("message")
             if isinstance(message, str):  # a camera URL's password never goes to disk
                 message = _URL_CREDENTIALS.sub(r"\1***@", message)[:1000]
-            self._rows.append(("faults", (ts, str(d.get("component")), message, ok)))
+            self._add("faults", ts, str(d.get("component")), message, ok)
             if d.get("component") == "player" and not ok and self._play is not None:
                 self._play["failed"] = 1
         elif event.kind == "command":
@@ -223,10 +227,13 @@ class Recorder:
                 return
             args = json.dumps(d.get("args") or {}, sort_keys=True)[:1000]
             row = (ts, d.get("source"), str(d.get("command")), args, bool(d.get("ok")))
-            self._rows.append(("commands", (*row, d.get("error"), d.get("role"), d.get("user"))))
+            self._add("commands", *row, d.get("error"), d.get("role"), d.get("user"))
         elif event.kind == "experiment":
             row = (ts, str(d.get("arm")), d.get("mood"), d.get("playlist"), d.get("from"))
-            self._rows.append(("decisions", (*row, d.get("strategy"), d.get("control"))))
+            self._add("decisions", *row, d.get("strategy"), d.get("control"))
+
+    def _add(self, table: str, *values: Any) -> None:
+        self._rows.append((table, tuple(_text(v) for v in values)))
 
     def _sample(self, ts: float, d: dict[str, Any]) -> None:
         faces = d.get("faces")
@@ -298,6 +305,11 @@ class Recorder:
         self._ended.clear()
         if self.on_commit is not None:
             self.on_commit(dict(self.counters))
+
+
+def _text(value: Any) -> Any:
+    """``value`` with any lone surrogate as U+FFFD, so SQLite can always store it."""
+    return _SURROGATE.sub("\ufffd", value) if isinstance(value, str) else value
 
 
 def _num(value: Any) -> float | None:

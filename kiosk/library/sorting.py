@@ -7,9 +7,11 @@ so they survive renames and re-imports, and they win over folder and estimate al
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
+import stat
 import threading
 import time
 from collections.abc import Iterator
@@ -20,6 +22,10 @@ from kiosk.library.config import SortingConfig
 from kiosk.state_files import write_json_atomic
 
 CORRECTIONS_FILE = "music-corrections.json"
+MAX_FILE = 16 * 1024 * 1024
+# The state folder belongs to the service user, and ``kiosk music retag`` may run as root:
+# nothing in it is followed (O_NOFOLLOW), and a FIFO planted there must not hang the open.
+_OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
 
 @dataclass
@@ -100,7 +106,7 @@ class Corrections:
     def _load(self) -> dict[str, dict]:
         self._stamp = self._file_stamp()
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
+            data = json.loads(_read_plain(self.path))
         except FileNotFoundError:
             return {}
         except (OSError, ValueError):
@@ -145,7 +151,25 @@ class Corrections:
             self._stamp = self._file_stamp()
 
     def _write(self) -> None:
-        write_json_atomic(self.path, self._data, ".corrections.", ensure_ascii=False, indent=1)
+        # 0644: a file written by root (``kiosk music retag``) stays readable by the daemon.
+        write_json_atomic(
+            self.path, self._data, ".corrections.", mode=0o644, ensure_ascii=False, indent=1
+        )
+
+
+def _read_plain(path: Path) -> str:
+    """The text of a regular file; a symlink, FIFO, device or huge file is a ValueError."""
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise ValueError(f"{path.name} is a symlink") from None
+        raise
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_FILE:
+            raise ValueError(f"{path.name} is not a plain file of at most {MAX_FILE} bytes")
+        return f.read(MAX_FILE + 1).decode("utf-8")
 
 
 @contextlib.contextmanager
@@ -154,8 +178,18 @@ def _file_lock(path: Path) -> Iterator[None]:
     import fcntl
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:  # flock needs no write access: a lock file left by root still works for kiosk
+        fd = os.open(path, _OPEN_FLAGS | os.O_CREAT, 0o644)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise CorrectionError(
+                f"{path.name} in the state folder is a symlink; refusing to follow it "
+                "(someone planted it: remove it)"
+            ) from None
+        raise
     try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise CorrectionError(f"{path.name} in the state folder is not a plain file")
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:

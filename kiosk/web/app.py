@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,20 @@ FILES = {
     "app.js": "text/javascript; charset=utf-8",
     "app.css": "text/css; charset=utf-8",
 }
+# A lone surrogate (a track file name that is not UTF-8, a hostile "\ud800" id) has no
+# UTF-8 form: encoding it raised, and the answer became a 500.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _json(data: Any) -> bytes:
+    """``data`` as UTF-8 JSON that always encodes: a lone surrogate becomes U+FFFD."""
+    text = json.dumps(data, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return _SURROGATE.sub("\ufffd", text).encode("utf-8")
+
+
+class _JSONResponse(JSONResponse):
+    def render(self, content: Any) -> bytes:
+        return _json(content)
 
 
 class _CountedStream(StreamingResponse):
@@ -114,7 +129,7 @@ def create_app(
 
     def respond(body: bytes | dict[str, Any], status: int = 200, media: str = "") -> Response:
         if isinstance(body, dict):
-            return JSONResponse(body, status_code=status, headers=HEADERS)
+            return _JSONResponse(body, status_code=status, headers=HEADERS)
         return Response(body, status_code=status, media_type=media, headers=HEADERS)
 
     def current(request: Request) -> Session | None:

@@ -195,3 +195,32 @@ def test_a_simulated_future_day_never_trims_the_real_record(tmp_path):
     rows = query(tmp_path / "history.sqlite3", "SELECT t FROM minutes ORDER BY t")
     assert rows == [(T0,), (T0 + 400 * 86400,)]
     rec.close()
+
+
+def test_a_file_name_that_is_not_utf8_cannot_stop_the_history(tmp_path):
+    """A track copied with a Latin-1 name reaches Python as lone surrogates (``\\udcff``),
+    which SQLite refuses to bind: that one play must not fail every later commit."""
+    rec = recorder(tmp_path)
+    bus = EventBus()
+    rec.attach(bus)
+    bad = "/m/caf\udce9/Band\udcff - Tune\ud800.mp3"  # undecodable bytes, and a lone escape
+    bus.emit(Event("playlist", {"from": None, "to": "caf\udce9", "reason": "startup"}, T0))
+    bus.emit(Event("track", {"playlist": "caf\udce9", "path": bad, "title": "Tune\ud800",
+                             "artist": "Band\udcff"}, T0 + 1))  # fmt: skip
+    bus.emit(Event("fault", {"component": "player", "message": f"cannot play {bad}",
+                             "ok": False}, T0 + 2))  # fmt: skip
+    bus.emit(Event("command", {"command": "next", "source": "web", "ok": False, "args": {},
+                               "error": f"refused {bad}", "role": "staff",
+                               "user": "staff"}, T0 + 3))  # fmt: skip
+    assert rec.flush()
+    bus.emit(sample(T0 + 4))
+    rec.close()
+    path = tmp_path / "history.sqlite3"
+    assert rec.counters["errors"] == 0
+    assert query(path, "SELECT samples FROM minutes") == [(1,)]
+    (play,) = query(path, "SELECT path, title, artist, playlist FROM plays")
+    assert play == ("/m/caf\ufffd/Band\ufffd - Tune\ufffd.mp3", "Tune\ufffd", "Band\ufffd",
+                    "caf\ufffd")  # fmt: skip
+    assert query(path, "SELECT dst FROM switches") == [("caf\ufffd",)]
+    assert query(path, "SELECT count(*) FROM faults") == [(1,)]
+    assert query(path, "SELECT error FROM commands") == [(f"refused {play[0]}",)]

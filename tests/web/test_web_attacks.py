@@ -329,3 +329,26 @@ def test_staff_volume_stays_inside_the_limits(kiosk):
     for bad in (-1, 101, 1e9, "90", True, None):
         assert cmd(kiosk, "volume", {"level": bad}, h)["ok"] is False
     assert kiosk.core.status().volume == 55
+
+
+def test_text_that_is_not_utf8_cannot_break_the_page(kiosk_factory, tmp_path):
+    """A track copied with a Latin-1 name reaches Python as lone surrogates; so does an id
+    sent as ``"\\ud800"``. Either one used to turn the answer into a 500, and while such a
+    track played ``/api/state`` (and so the page's CSRF token) was gone for everyone."""
+    folder = tmp_path / "music" / "background"
+    folder.mkdir(parents=True)
+    (folder / os.fsdecode(b"00 - Caf\xe9 Band - Tune\xff.ogg")).write_bytes(b"x" * 64)
+    k = kiosk_factory(tracks=0)
+    deadline = time.monotonic() + 5
+    while (k.core.status().track or {}).get("title") is None:
+        assert time.monotonic() < deadline, "the track never started"
+        time.sleep(0.05)
+    headers = staff_headers(k)  # GET /api/state answers
+    status, _h, raw = http("GET", k.url + "/api/state", headers={"Cookie": headers["Cookie"]})
+    assert status == 200
+    assert json.loads(raw)["track"] == {"title": "Tune\ufffd", "artist": "Caf\ufffd Band"}
+    status, _h, raw = http("POST", k.url + "/api/cmd/status", b'{"id": "\\ud800"}', headers)
+    assert status == 200
+    answer = json.loads(raw)
+    assert answer["ok"] and answer["id"] == "\ufffd"
+    assert "\ufffd" in answer["status"]["track"]["path"]
