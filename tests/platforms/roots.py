@@ -151,10 +151,17 @@ def mount_all(root: Path) -> None:
 
 
 def unmount_all(root: Path) -> None:
+    """Unmount the root's bind mounts, or raise: deleting a root that still has the host's
+    /dev or /sys mounted in it would delete the host's."""
     for m in reversed(MOUNTS):
         target = root / m
         if os.path.ismount(target):
             subprocess.run(["umount", "-l", str(target)], check=False)
+    prefix = str(root.resolve()) + "/"
+    with open("/proc/self/mounts", encoding="utf-8") as f:
+        left = [line.split()[1] for line in f if line.split()[1].startswith(prefix)]
+    if left:
+        raise PlatformError(f"still mounted under {root}: {', '.join(left)}")
 
 
 def chroot(root: Path, cmd: list[str], **kw) -> subprocess.CompletedProcess:
