@@ -34,8 +34,20 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _read_password(use_stdin: bool) -> str | None:
     if use_stdin:
         return sys.stdin.readline().rstrip("\n")
-    first = getpass.getpass("new password: ")
-    if getpass.getpass("again: ") != first:
+    if not sys.stdin.isatty():
+        print(
+            "kiosk web passwd: no terminal to ask for the password on; "
+            "pipe it in with --stdin (e.g. `echo 'PASSWORD' | kiosk web passwd --stdin`)",
+            file=sys.stderr,
+        )
+        return None
+    try:
+        first = getpass.getpass("new password: ")
+        again = getpass.getpass("again: ")
+    except (EOFError, KeyboardInterrupt):
+        print("\nkiosk web passwd: no password given; nothing changed", file=sys.stderr)
+        return None
+    if again != first:
         print("kiosk web passwd: the two passwords differ", file=sys.stderr)
         return None
     return first
@@ -59,6 +71,9 @@ def _passwd(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     try:
         old = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+        # A file that exists keeps its owner, group and mode: root rewriting the service's
+        # password file must leave it readable by the service.
+        keep = path.stat() if path.exists() else None
     except (OSError, UnicodeDecodeError) as exc:
         print(f"kiosk web passwd: cannot read {path}: {exc}", file=sys.stderr)
         return EXIT_FAIL
@@ -71,6 +86,10 @@ def _passwd(args: argparse.Namespace) -> int:
             f.write("\n".join(lines) + "\n")
             f.flush()
             os.fsync(f.fileno())
+            if keep is not None:
+                os.fchmod(f.fileno(), keep.st_mode & 0o7777)
+                if os.geteuid() == 0:
+                    os.fchown(f.fileno(), keep.st_uid, keep.st_gid)
         os.replace(tmp, path)
     except OSError as exc:
         print(f"kiosk web passwd: cannot write {path}: {exc}", file=sys.stderr)
