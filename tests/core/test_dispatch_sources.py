@@ -12,8 +12,6 @@ import sys
 import time
 from pathlib import Path
 
-from fakes import FakePlayer
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "web"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "history"))
 from web_helpers import STAFF_PW, http, login, start_kiosk
@@ -53,21 +51,11 @@ def test_staff_page_skip_and_block_are_recorded_as_web_staff(tmp_path: Path) -> 
 
 
 def test_sighup_reload_goes_through_the_dispatcher(tmp_path: Path) -> None:
-    from history_helpers import ColourPipeline
+    from history_helpers import built_daemon
 
-    from kiosk.config import load_config
-    from kiosk.service.app import Daemon
     from kiosk.service.reload import handle_hup
 
-    cfg = tmp_path / "config.yaml"
-    cfg.write_text(f"service:\n  state_dir: {tmp_path}\n")
-    daemon = Daemon(
-        load_config(cfg),
-        make_player=lambda loaded, backend, core: FakePlayer(),
-        make_library=lambda loaded, required: None,
-        make_pipeline=lambda loaded: ColourPipeline(),
-    )
-    core = daemon._build()
+    daemon, core = built_daemon(tmp_path)
     seen: list[dict] = []
     core.events.subscribe(lambda e: seen.append(dict(e.data)), {"command"})
     handle_hup(daemon, core)

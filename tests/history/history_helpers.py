@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fakes import FakeFace, sure_face
+from fakes import FakeFace, FakePlayer, sure_face
 
 from kiosk.core.events import Event
 from kiosk.history.config import HistoryConfig
@@ -63,3 +63,20 @@ class ColourPipeline:
             if max(abs(b - colour[0]), abs(g - colour[1]), abs(r - colour[2])) < 40:
                 return _Result([sure_face(mood)])
         return _Result([])
+
+
+def built_daemon(tmp_path: Path) -> tuple[Any, Any]:
+    """(daemon, core): a daemon wired as `kiosk run` wires it, with a fake player, no
+    music and the colour pipeline, its state in ``tmp_path``."""
+    from kiosk.config import load_config
+    from kiosk.service.app import Daemon
+
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(f"service:\n  state_dir: {tmp_path}\n")
+    daemon = Daemon(
+        load_config(cfg),
+        make_player=lambda loaded, backend, core: FakePlayer(),
+        make_library=lambda loaded, required: None,
+        make_pipeline=lambda loaded: ColourPipeline(),
+    )
+    return daemon, daemon._build()

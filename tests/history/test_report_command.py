@@ -125,25 +125,15 @@ def test_report_over_a_real_broker(tmp_path):
 def test_sighup_reload_is_recorded_with_source_signal(tmp_path):
     import sqlite3
 
-    from history_helpers import ColourPipeline
+    from history_helpers import built_daemon
 
-    from kiosk.service.app import Daemon
     from kiosk.service.reload import handle_hup
 
-    cfg = tmp_path / "config.yaml"
-    cfg.write_text(f"service:\n  state_dir: {tmp_path}\n")
-    from kiosk.config import load_config
-
-    daemon = Daemon(
-        load_config(cfg),
-        make_player=lambda loaded, backend, core: FakePlayer(),
-        make_library=lambda loaded, required: None,
-        make_pipeline=lambda loaded: ColourPipeline(),
-    )
-    core = daemon._build()
+    daemon, core = built_daemon(tmp_path)
     rec = attach(core, core.loaded, tmp_path)
     handle_hup(daemon, core)
-    cfg.write_text("camera: {interval_s: -1}\n")  # a broken edit: refused, still recorded
+    # A broken edit: refused, and still recorded.
+    (tmp_path / "config.yaml").write_text("camera: {interval_s: -1}\n")
     handle_hup(daemon, core)
     rec.close()
     db = sqlite3.connect(tmp_path / "history.sqlite3")
